@@ -1,0 +1,1 @@
+"""Shared code for the book: sourced catalogs, SymPy formulas, formatting and results."""

@@ -1,0 +1,317 @@
+"""Sourced catalogs (YAML under ``helpers/catalogs/``), validated on load.
+
+Each catalog file has two top-level sections:
+
+``sources``
+    key -> {url, title, date (YYYY-MM-DD or YYYY-MM), tag (primary | secondary | derived), note?}
+``entries``
+    key -> {name, kind?, notes?, <field>: {value, unit, source, note?, also_read_as?, alternatives?}}
+
+A field's ``value`` is a positive number in ``unit``; it may be ``null`` only when the field
+also carries ``missing: <why>`` (an accelerator with no FP8 units, a spec nobody publishes).
+``alternatives`` lists other published readings (same keys as a field) so that a chapter can
+show them; ``also_read_as`` names the unit the same printed number has in some vendor docs
+(e.g. GB on a datasheet, GiB in the vendor's own software).
+
+Any problem raises :class:`CatalogError` with one line naming the file, the entry and the field.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import difflib
+import math
+import re
+from dataclasses import dataclass, field as _field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import units as U
+
+CATALOG_DIR = Path(__file__).parent / "catalogs"
+TAGS = ("primary", "secondary", "derived")
+_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
+_DATE = re.compile(r"^\d{4}-\d{2}(-\d{2})?$")
+
+
+class CatalogError(ValueError):
+    """A malformed catalog or hardware file; the message is one line: file, entry, field, problem."""
+
+
+# field -> (dimension, required?) per catalog kind
+SCHEMAS: dict[str, dict[str, tuple[str, bool]]] = {
+    "accelerators": {
+        "launch": ("year", True),
+        "hbm_capacity": ("bytes", True),
+        "hbm_bandwidth": ("bytes/s", True),
+        "bf16_dense_flops": ("flop/s", True),
+        "fp8_dense_flops": ("flop/s", True),
+        "fp4_dense_flops": ("flop/s", False),
+        "scale_up_domain": ("count", True),
+        "scale_up_bandwidth": ("bytes/s", True),   # per GPU, one direction
+        "scale_out_bandwidth": ("bytes/s", True),  # per GPU, one direction
+        "tdp": ("W", False),
+    },
+    "models": {
+        "total_params": ("count", True),
+        "active_params": ("count", True),
+        "n_layers": ("count", True),
+        "hidden_size": ("count", False),
+        "n_heads": ("count", False),
+        "n_kv_heads": ("count", False),
+        "head_dim": ("count", False),
+        "routed_experts": ("count", False),
+        "active_experts": ("count", False),
+        "shared_experts": ("count", False),
+        "n_dense_layers": ("count", False),
+        "kv_lora_rank": ("count", False),
+        "qk_rope_head_dim": ("count", False),
+        "sliding_window": ("count", False),
+        "n_sliding_layers": ("count", False),
+        "index_n_heads": ("count", False),
+        "index_head_dim": ("count", False),
+        "index_topk": ("count", False),
+        "context_length": ("count", False),
+        "training_tokens": ("count", False),
+    },
+    "prices": {
+        "input": ("USD/token", True),
+        "output": ("USD/token", True),
+        "input_long": ("USD/token", False),
+        "output_long": ("USD/token", False),
+        "long_context_threshold": ("count", False),
+        "cache_read": ("USD/token", False),
+        "cache_read_long": ("USD/token", False),
+        "cache_write_5m": ("USD/token", False),
+        "cache_write_1h": ("USD/token", False),
+        "cache_storage": ("USD/token/s", False),
+    },
+}
+ENTRY_TEXT_KEYS = {
+    "accelerators": {"name", "vendor", "notes", "aliases"},
+    "models": {"name", "attention", "notes", "aliases"},
+    "prices": {"name", "vendor", "model", "date", "notes"},
+}
+ATTENTION_KINDS = ("mha", "gqa", "mla", "hybrid_sliding_gqa")
+FIELD_KEYS = {"value", "unit", "source", "note", "also_read_as", "alternatives", "missing"}
+
+
+@dataclass(frozen=True)
+class Source:
+    key: str
+    url: str
+    title: str
+    date: str
+    tag: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Field:
+    """One sourced value. ``si`` is the value converted to SI (None when missing)."""
+    name: str
+    value: float | None
+    unit: str
+    source: Source
+    si: float | None
+    note: str = ""
+    missing: str = ""
+    also_read_as: str = ""
+    alternatives: tuple["Field", ...] = ()
+
+
+@dataclass(frozen=True)
+class Entry:
+    key: str
+    kind: str
+    text: dict[str, Any]
+    fields: dict[str, Field] = _field(default_factory=dict)
+    path: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.text.get("name", self.key)
+
+    def __getattr__(self, item: str) -> float:
+        """``entry.hbm_bandwidth`` is the SI value of that field (bytes/s here)."""
+        fields = self.__dict__.get("fields", {})
+        if item in fields:
+            f = fields[item]
+            if f.si is None:
+                raise CatalogError(f"{self.path}: entry '{self.key}', field '{item}': "
+                                   f"no value ({f.missing})")
+            return f.si
+        raise AttributeError(item)
+
+    def has(self, item: str) -> bool:
+        return item in self.fields and self.fields[item].si is not None
+
+
+def _fail(path, entry, field, problem) -> CatalogError:
+    where = f"{path}: entry '{entry}'" + (f", field '{field}'" if field else "")
+    return CatalogError(f"{where}: {problem}")
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _parse_source(path, key, raw) -> Source:
+    if not isinstance(raw, dict):
+        raise _fail(path, f"sources.{key}", None, "must be a mapping with url, title, date, tag")
+    for req in ("url", "title", "date", "tag"):
+        if raw.get(req) in (None, ""):
+            raise _fail(path, f"sources.{key}", req, "missing")
+    unknown = set(raw) - {"url", "title", "date", "tag", "note"}
+    if unknown:
+        raise _fail(path, f"sources.{key}", sorted(unknown)[0], "unknown key")
+    date = raw["date"].isoformat() if isinstance(raw["date"], _dt.date) else str(raw["date"])
+    if not _DATE.match(date):
+        raise _fail(path, f"sources.{key}", "date", f"'{date}' is not YYYY-MM-DD or YYYY-MM")
+    if raw["tag"] not in TAGS:
+        raise _fail(path, f"sources.{key}", "tag", f"'{raw['tag']}' is not one of {', '.join(TAGS)}")
+    if not str(raw["url"]).startswith("https://"):
+        raise _fail(path, f"sources.{key}", "url", "must be an https:// URL")
+    return Source(key, str(raw["url"]), str(raw["title"]), date, raw["tag"], str(raw.get("note", "")))
+
+
+def parse_field(path, entry, name, raw, dim, sources, *, allow_missing=True) -> Field:
+    """Validate one ``{value, unit, source, ...}`` mapping and convert it to SI."""
+    if not isinstance(raw, dict):
+        raise _fail(path, entry, name, "must be a mapping {value, unit, source}, "
+                    f"e.g. {{value: 3.35, unit: TB/s, source: key}}; got {raw!r}")
+    unknown = set(raw) - FIELD_KEYS
+    if unknown:
+        raise _fail(path, entry, name, f"unknown key '{sorted(unknown)[0]}'")
+    for req in ("value", "unit", "source"):
+        if req not in raw:
+            raise _fail(path, entry, name, f"missing '{req}'")
+    unit = raw["unit"]
+    if unit not in U.UNITS:
+        close = difflib.get_close_matches(str(unit), U.UNITS, n=3)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise _fail(path, entry, name, f"unknown unit '{unit}'{hint}")
+    if U.dimension(unit) != dim:
+        raise _fail(path, entry, name, f"unit '{unit}' is {U.dimension(unit)}, expected {dim}")
+    src = raw["source"]
+    if src not in sources:
+        raise _fail(path, entry, name, f"source '{src}' is not listed under 'sources'")
+    value = raw["value"]
+    missing = str(raw.get("missing", "") or "")
+    if value is None:
+        if not (allow_missing and missing):
+            raise _fail(path, entry, name, "value is null; give a number, or 'missing: <why>'")
+        si = None
+    else:
+        if isinstance(value, str):
+            raise _fail(path, entry, name, f"value '{value}' is text; write the number alone "
+                        f"and the unit in 'unit' (e.g. value: 3.35, unit: TB/s)")
+        if not _is_number(value):
+            raise _fail(path, entry, name, f"value {value!r} is not a number")
+        if value <= 0:
+            raise _fail(path, entry, name, f"value {value} must be positive")
+        if missing:
+            raise _fail(path, entry, name, "has both a value and 'missing'")
+        si = U.to_si(value, unit)
+    also = raw.get("also_read_as", "") or ""
+    if also and (also not in U.UNITS or U.dimension(also) != dim):
+        raise _fail(path, entry, name, f"also_read_as '{also}' is not a {dim} unit")
+    alts = []
+    for i, alt in enumerate(raw.get("alternatives", []) or []):
+        alts.append(parse_field(path, entry, f"{name}.alternatives[{i}]", alt, dim, sources,
+                                allow_missing=False))
+    return Field(name, value, unit, sources[src], si, str(raw.get("note", "") or ""), missing,
+                 also, tuple(alts))
+
+
+def parse_entry(path, kind, key, raw, sources) -> Entry:
+    schema = SCHEMAS[kind]
+    if not _KEY.match(str(key)):
+        raise _fail(path, key, None, "entry keys are lower_snake_case")
+    if not isinstance(raw, dict):
+        raise _fail(path, key, None, "must be a mapping of fields")
+    text, fields = {}, {}
+    for name, val in raw.items():
+        if name in ENTRY_TEXT_KEYS[kind]:
+            text[name] = val
+        elif name in schema:
+            fields[name] = parse_field(path, key, name, val, schema[name][0], sources)
+        else:
+            close = difflib.get_close_matches(str(name), list(schema) + list(ENTRY_TEXT_KEYS[kind]), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise _fail(path, key, name, f"unknown field{hint}")
+    for name, (_, required) in schema.items():
+        if required and name not in fields:
+            raise _fail(path, key, name, "missing required field")
+    if "name" not in text:
+        raise _fail(path, key, "name", "missing required field")
+    if kind == "models":
+        att = text.get("attention")
+        if att not in ATTENTION_KINDS:
+            raise _fail(path, key, "attention", f"'{att}' is not one of {', '.join(ATTENTION_KINDS)}")
+        if fields["active_params"].si and fields["total_params"].si \
+                and fields["active_params"].si > fields["total_params"].si:
+            raise _fail(path, key, "active_params", "exceeds total_params")
+    return Entry(key, kind, text, fields, str(path))
+
+
+def parse_catalog(path: Path | str, kind: str, data: Any) -> dict[str, Entry]:
+    path = str(path)
+    if data is None:
+        raise _fail(path, "-", None, "file is empty")
+    if not isinstance(data, dict) or set(data) - {"sources", "entries"} or "entries" not in data:
+        raise CatalogError(f"{path}: top level must be a mapping with 'sources' and 'entries'")
+    sources = {k: _parse_source(path, k, v) for k, v in (data.get("sources") or {}).items()}
+    entries = data["entries"] or {}
+    if not isinstance(entries, dict):
+        raise CatalogError(f"{path}: 'entries' must be a mapping")
+    return {k: parse_entry(path, kind, k, v, sources) for k, v in entries.items()}
+
+
+def read_yaml(path: Path | str) -> Any:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise CatalogError(f"{path}: cannot be read ({e.strerror})") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise CatalogError(f"{path}: not valid YAML{where}") from None
+
+
+@lru_cache(maxsize=None)
+def load(kind: str) -> dict[str, Entry]:
+    """Load and validate one catalog (``accelerators``, ``models`` or ``prices``)."""
+    path = CATALOG_DIR / f"{kind}.yaml"
+    return parse_catalog(path.relative_to(CATALOG_DIR.parent.parent), kind, read_yaml(path))
+
+
+def lookup(kind: str, key: str) -> Entry:
+    """One entry by key or alias; an unknown name fails with the closest matches."""
+    cat = load(kind)
+    if key in cat:
+        return cat[key]
+    for e in cat.values():
+        if key in (e.text.get("aliases") or []):
+            return e
+    names = list(cat) + [a for e in cat.values() for a in (e.text.get("aliases") or [])]
+    close = difflib.get_close_matches(key, names, n=3, cutoff=0.4)
+    hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(cat)}"
+    raise CatalogError(f"unknown {kind[:-1]} '{key}'{hint}")
+
+
+def accelerators() -> dict[str, Entry]:
+    return load("accelerators")
+
+
+def models() -> dict[str, Entry]:
+    return load("models")
+
+
+def prices() -> dict[str, Entry]:
+    return load("prices")

@@ -1,0 +1,74 @@
+"""Execute chapters with papermill and leave byte-stable notebooks.
+
+Each notebook runs in its own folder (as the book build and nbval do), into a temporary file
+beside its destination; only a run that finishes without error replaces the destination, so a
+failed re-run never overwrites good outputs. Papermill's timestamps, durations and absolute
+paths are stripped so that re-running unchanged code gives identical bytes.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import nbformat
+
+VOLATILE_CELL_KEYS = ("papermill", "execution", "ExecuteTime")
+
+
+def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Drop what differs between runs of the same code: timings, paths, papermill bookkeeping."""
+    nb.metadata.pop("papermill", None)
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        for key in VOLATILE_CELL_KEYS:
+            cell.metadata.pop(key, None)
+        if cell.metadata.get("tags") == []:
+            del cell.metadata["tags"]
+    return nb
+
+
+def execute_one(src: Path, dest: Path, parameters: dict | None = None) -> float:
+    """Run ``src`` into ``dest`` atomically; returns seconds taken. Raises on any cell error."""
+    import papermill as pm
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.stem}.running.ipynb")
+    start = time.perf_counter()
+    try:
+        pm.execute_notebook(str(src), str(tmp), parameters=parameters or {}, cwd=str(src.parent),
+                            kernel_name="python3", progress_bar=False, log_output=False)
+        nb = clean(nbformat.read(tmp, as_version=4))
+        nbformat.write(nb, tmp)
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return time.perf_counter() - start
+
+
+def _short_error(exc: BaseException) -> str:
+    name = type(exc).__name__
+    if name == "PapermillExecutionError":
+        return f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
+    return f"{name}: {exc}".splitlines()[0]
+
+
+def execute_many(sources: list[Path], out_dir: Path | None, parameters: dict | None,
+                 jobs: int) -> int:
+    """Run several notebooks in parallel (one kernel each); print one line per chapter."""
+    failures = 0
+    jobs = max(1, min(jobs, len(sources)))
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(execute_one, src, (out_dir or src.parent) / src.name, parameters): src
+                   for src in sources}
+        for fut in as_completed(futures):
+            src = futures[fut]
+            try:
+                secs = fut.result()
+                print(f"  ok      {src.name}  ({secs:.1f} s)", flush=True)
+            except Exception as exc:  # one line per failed chapter, no traceback
+                failures += 1
+                print(f"  FAILED  {src.name}: {_short_error(exc)}", file=sys.stderr, flush=True)
+    return failures

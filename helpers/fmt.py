@@ -1,0 +1,44 @@
+"""Formatting for prose and tables: numbers a reader can read, deterministic on every machine."""
+from __future__ import annotations
+
+import math
+
+
+def num(x: float, sig: int = 3) -> str:
+    """``sig`` significant figures with thousands separators: 2363.1 -> '2,360'; 0.01234 -> '0.0123'."""
+    x = float(x)
+    if x == 0 or not math.isfinite(x):
+        return str(x)
+    digits = sig - int(math.floor(math.log10(abs(x)))) - 1
+    r = round(x, digits)
+    if digits <= 0:
+        return f"{int(r):,}"
+    return f"{r:,.{digits}f}"
+
+
+def integer(x: float) -> str:
+    return f"{round(float(x)):,}"
+
+
+def sci(x: float, sig: int = 3) -> str:
+    """Scientific notation in LaTeX-free text: 3.8e25 -> '3.80 × 10^25'."""
+    mant, exp = f"{float(x):.{sig - 1}e}".split("e")
+    return f"{mant} × 10^{int(exp)}"
+
+
+def pct(x: float, sig: int = 2) -> str:
+    return f"{num(100 * x, sig)} %"
+
+
+def times(x: float, sig: int = 2) -> str:
+    return f"{num(x, sig)}×"
+
+
+def md_table(headers: list[str], rows: list[list], align: str | None = None) -> str:
+    """A Markdown (MyST) table; ``align`` is one of l/r/c per column."""
+    align = align or "l" + "r" * (len(headers) - 1)
+    marks = {"l": ":--", "r": "--:", "c": ":-:"}
+    lines = ["| " + " | ".join(headers) + " |",
+             "|" + "|".join(marks[a] for a in align) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)

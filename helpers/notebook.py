@@ -1,0 +1,75 @@
+"""What every chapter does first: deterministic printing and plotting, and the run's hardware."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from . import catalog, units as U
+
+PRINT_WIDTH = 100  # SymPy's pretty printer wraps at the terminal width: fix it (nbval compares text)
+
+
+def setup() -> None:
+    """Fix everything that would otherwise differ between machines."""
+    import matplotlib
+    import numpy as np
+    import sympy as sp
+
+    matplotlib.use("module://matplotlib_inline.backend_inline")
+    import matplotlib.pyplot as plt
+    from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+    set_matplotlib_formats("png")          # nbval skips PNG; SVG embeds random ids
+    plt.rcParams.update({
+        "figure.figsize": (7.0, 4.2), "figure.dpi": 110, "savefig.dpi": 110,
+        "axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False,
+        "axes.spines.right": False, "font.size": 10, "svg.hashsalt": "book",
+    })
+    sp.init_printing(use_latex="mathjax", num_columns=PRINT_WIDTH)
+    np.set_printoptions(precision=4, suppress=True, linewidth=PRINT_WIDTH)
+
+
+_OVERRIDE_SOURCE = catalog.Source("parameter_override", "",
+                                  "value set in the notebook's parameters cell", "2026-01",
+                                  "derived")
+
+
+def accelerator(name_or_file: str, overrides: dict | None = None) -> catalog.Entry:
+    """A catalogued accelerator by name, or the single entry of a user's hardware YAML file,
+    with ``overrides`` ({field: number in the entry's unit for that field}) applied on top."""
+    path = Path(name_or_file)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        entries = catalog.parse_catalog(path, "accelerators", catalog.read_yaml(path))
+        if len(entries) != 1:
+            raise catalog.CatalogError(f"{path}: a hardware file holds exactly one entry, "
+                                       f"found {len(entries)}")
+        (entry,) = entries.values()
+    else:
+        entry = catalog.lookup("accelerators", name_or_file)
+    if not overrides:
+        return entry
+    fields = dict(entry.fields)
+    schema = catalog.SCHEMAS["accelerators"]
+    for name, value in overrides.items():
+        if name not in schema:
+            raise catalog.CatalogError(f"overrides: entry '{entry.key}', field '{name}': unknown field")
+        unit = fields[name].unit if name in fields else None
+        raw = dict(value) if isinstance(value, dict) else {"value": value, "unit": unit}
+        raw["source"] = _OVERRIDE_SOURCE.key
+        fields[name] = catalog.parse_field("overrides", entry.key, name, raw, schema[name][0],
+                                           {_OVERRIDE_SOURCE.key: _OVERRIDE_SOURCE},
+                                           allow_missing=False)
+    return dataclasses.replace(entry, fields=fields)
+
+
+def show_markdown(text: str) -> None:
+    from IPython.display import Markdown, display
+    display(Markdown(text))
+
+
+def show_math(latex: str) -> None:
+    from IPython.display import Math, display
+    display(Math(latex))
+
+
+__all__ = ["setup", "accelerator", "show_markdown", "show_math", "U"]

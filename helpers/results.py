@@ -1,0 +1,101 @@
+"""The results interface.
+
+A chapter *publishes* each headline number with :func:`publish`. That does two things at once:
+it glues the formatted text under ``name`` (so prose can say ``{glue:text}`name```, never a typed
+number), and it records the exact value, unit and meaning in the output's metadata, where
+:func:`read_results` (and ``python -m helpers results``) finds it in the executed notebook.
+
+Naming rule: a name that names an accelerator (``h100_...``) always means that accelerator,
+whatever the chapter was run with; a name that names none means "the accelerator this run used"
+(the ``accelerator`` parameter), so a re-run with other hardware changes exactly those.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+from . import fmt
+
+GLUE_PREFIX = "application/papermill.record/"
+RESULT_KEY = "helpers_result"
+CLAIM_KEY = "helpers_claim"
+NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+ROOT = Path(__file__).resolve().parent.parent
+CHAPTERS = ROOT / "chapters"
+
+
+def _display(name: str, text: str, meta_key: str, meta: dict) -> None:
+    from IPython.display import display
+    metadata = {"scrapbook": {"name": name, "mime_prefix": GLUE_PREFIX}, meta_key: meta}
+    display({GLUE_PREFIX + "text/plain": text}, raw=True, metadata=metadata)
+
+
+def publish(name: str, value, unit: str, description: str, *, accelerator: str | None = None,
+            text: str | None = None) -> str:
+    """Glue ``value`` (formatted as ``text``, default 3 significant figures) and record it."""
+    if not NAME.match(name):
+        raise ValueError(f"result name '{name}' must be lower_snake_case")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"result '{name}' is not finite: {value}")
+    text = fmt.num(value) if text is None else text
+    _display(name, text, RESULT_KEY, {"value": value, "unit": unit, "description": description,
+                                      "accelerator": accelerator, "text": text})
+    return text
+
+
+def publish_text(name: str, text: str) -> str:
+    """Glue a piece of derived prose (a verdict, a list of chips) with no numeric value."""
+    _display(name, text, "helpers_text", {})
+    return text
+
+
+def record_claim(claim_id: str, claimed: str, derived: str, verdict: str, *, section: str,
+                 results: tuple[str, ...] = ()) -> None:
+    """Record a claim's verdict; glued as ``verdict_<id>`` (e.g. ``verdict_rp_3``)."""
+    glue_name = "verdict_" + claim_id.lower().replace("-", "_")
+    _display(glue_name, verdict, CLAIM_KEY, {"id": claim_id, "claimed": claimed,
+                                             "derived": derived, "verdict": verdict,
+                                             "section": section, "results": list(results)})
+
+
+def _notebook_outputs(path: Path):
+    nb = json.loads(Path(path).read_text(encoding="utf-8"))
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "code":
+            yield from cell.get("outputs", [])
+
+
+def notebooks(directory: Path | str | None = None) -> list[Path]:
+    directory = Path(directory) if directory else CHAPTERS
+    return sorted(directory.glob("*.ipynb"))
+
+
+def read_results(directory: Path | str | None = None) -> dict[str, dict]:
+    """``{name: {value, unit, chapter, description, accelerator, text}}`` from executed notebooks."""
+    out: dict[str, dict] = {}
+    for nb in notebooks(directory):
+        for o in _notebook_outputs(nb):
+            meta = o.get("metadata", {}).get(RESULT_KEY)
+            if meta is None:
+                continue
+            name = o["metadata"]["scrapbook"]["name"]
+            if name in out:
+                raise ValueError(f"{nb.name}: result '{name}' already published by "
+                                 f"{out[name]['chapter']}")
+            out[name] = {"value": meta["value"], "unit": meta["unit"], "chapter": nb.stem,
+                         "description": meta["description"], "accelerator": meta["accelerator"],
+                         "text": meta["text"]}
+    return out
+
+
+def read_claims(directory: Path | str | None = None) -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    for nb in notebooks(directory):
+        for o in _notebook_outputs(nb):
+            meta = o.get("metadata", {}).get(CLAIM_KEY)
+            if meta is not None:
+                out[meta["id"]] = dict(meta, chapter=nb.stem)
+    return out

@@ -1,0 +1,58 @@
+"""Units: every catalog value is converted to SI (bytes, bytes/s, FLOP/s, counts) on load.
+
+The ambiguities the book cares about are explicit here rather than hidden in a constant:
+decimal vs binary bytes (GB vs GiB), bits vs bytes on network links (Gb/s vs GB/s), and
+dense vs 2:4-structured-sparse FLOP/s.
+"""
+from __future__ import annotations
+
+GB = 10**9        # decimal gigabyte, what vendors print on datasheets
+GiB = 2**30       # binary gibibyte, what some vendor docs (ROCm, Google TPU, nvidia-smi) list
+TB = 10**12
+
+# unit -> (dimension, factor to SI)
+UNITS: dict[str, tuple[str, float]] = {
+    # memory capacity
+    "B": ("bytes", 1), "kB": ("bytes", 1e3), "MB": ("bytes", 1e6), "GB": ("bytes", 1e9),
+    "TB": ("bytes", 1e12), "KiB": ("bytes", 2**10), "MiB": ("bytes", 2**20),
+    "GiB": ("bytes", 2**30), "TiB": ("bytes", 2**40),
+    # bandwidth (memory and links); bits per second are divided by 8
+    "B/s": ("bytes/s", 1), "MB/s": ("bytes/s", 1e6), "GB/s": ("bytes/s", 1e9),
+    "TB/s": ("bytes/s", 1e12), "GiB/s": ("bytes/s", 2**30),
+    "Gb/s": ("bytes/s", 1e9 / 8), "Tb/s": ("bytes/s", 1e12 / 8),
+    # arithmetic throughput
+    "FLOP/s": ("flop/s", 1), "GFLOP/s": ("flop/s", 1e9), "TFLOP/s": ("flop/s", 1e12),
+    "PFLOP/s": ("flop/s", 1e15), "EFLOP/s": ("flop/s", 1e18),
+    # plain counts (chips, layers, heads, experts, dimensions, tokens)
+    "count": ("count", 1), "thousand": ("count", 1e3), "million": ("count", 1e6),
+    "billion": ("count", 1e9), "trillion": ("count", 1e12),
+    "tokens": ("count", 1),
+    # time
+    "year": ("year", 1), "s": ("s", 1), "ms": ("s", 1e-3), "h": ("s", 3600),
+    # power
+    "W": ("W", 1),
+    # prices
+    "USD/Mtok": ("USD/token", 1e-6),
+    "USD/Mtok/h": ("USD/token/s", 1e-6 / 3600),
+    # dimensionless
+    "ratio": ("ratio", 1),
+}
+
+
+def to_si(value: float, unit: str) -> float:
+    """Convert ``value`` in ``unit`` to SI; raises KeyError for an unknown unit."""
+    return value * UNITS[unit][1]
+
+
+def dimension(unit: str) -> str:
+    return UNITS[unit][0]
+
+
+def gb_as_gib(capacity_bytes: float) -> float:
+    """Re-read a capacity printed as 'N GB' as if the vendor meant N GiB (7.4 % more bytes)."""
+    return capacity_bytes * GiB / GB
+
+
+def dense_from_sparse(flops_with_sparsity: float) -> float:
+    """NVIDIA headline Tensor-Core figures (A100 to Blackwell) assume 2:4 sparsity: dense is half."""
+    return flops_with_sparsity / 2

@@ -1,0 +1,25 @@
+"""Verdicts on claims, from the ratio of a derived value to the claimed one.
+
+The bands are the book's convention, stated once: within 15 % the claim *holds*; within a
+factor 1.5 it *holds with caveat* (the chapter says which); beyond that it is *off by N×*.
+A claim whose logic fails (not its number) is marked "does not follow" by the chapter itself.
+"""
+from __future__ import annotations
+
+import math
+
+HOLDS_WITHIN = 0.15
+CAVEAT_WITHIN = 0.5
+
+
+def ratio_verdict(claimed: float, derived: float) -> str:
+    if claimed <= 0 or derived <= 0:
+        raise ValueError("verdicts compare positive quantities")
+    r = derived / claimed
+    if abs(math.log(r)) <= math.log(1 + HOLDS_WITHIN):
+        return "holds"
+    if abs(math.log(r)) <= math.log(1 + CAVEAT_WITHIN):
+        return "holds with caveat"
+    factor = r if r > 1 else 1 / r
+    direction = "high" if r < 1 else "low"  # the claim is too high when derived < claimed
+    return f"off by {factor:.1f}× (claim too {direction})"

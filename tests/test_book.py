@@ -1,0 +1,95 @@
+"""The warnings-as-errors build, and a real headless-Chromium look at every rendered page:
+math typeset by the bundled MathJax, figures loaded with alt text, no request leaving the
+machine, no broken internal link."""
+from __future__ import annotations
+
+import shutil
+from urllib.parse import urlparse
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
+LOCAL = {"127.0.0.1", "localhost"}
+
+
+def test_build_has_every_toc_page(built_book):
+    assert (built_book / "intro.html").exists()
+    assert (built_book / "chapters" / "01_optimal_batch.html").exists()
+    # the committed notebook is offered for download
+    assert (built_book / "_sources" / "chapters" / "01_optimal_batch.ipynb").exists()
+
+
+def test_no_page_references_a_cdn(built_book):
+    for page in built_book.rglob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        for cdn in ("cdn.jsdelivr.net", "unpkg.com", "cdnjs.cloudflare.com", "polyfill.io"):
+            assert cdn not in html, f"{page.name} loads from {cdn}"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
+
+
+def _pages(built_book):
+    return sorted(str(p.relative_to(built_book)) for p in built_book.rglob("*.html")
+                  if p.name not in ("search.html", "genindex.html"))
+
+
+def test_pages_render_offline(built_book, book_server, browser):
+    pages = _pages(built_book)
+    assert "chapters/01_optimal_batch.html" in pages
+    for rel in pages:
+        ctx = browser.new_context(viewport={"width": 1200, "height": 900})
+        page = ctx.new_page()
+        outside, failed = [], []
+
+        def route(r):
+            host = urlparse(r.request.url).hostname
+            if r.request.url.startswith(("data:", "blob:")) or host in LOCAL:
+                r.continue_()
+            else:
+                outside.append(r.request.url)
+                r.abort()
+        page.route("**/*", route)
+        page.on("requestfailed", lambda req: failed.append(req.url))
+        response = page.goto(f"{book_server}/{rel}", wait_until="load")
+        assert response.ok, rel
+        page.wait_for_function("() => window.MathJax === undefined || "
+                               "(window.MathJax.startup && window.MathJax.startup.promise)",
+                               timeout=20000)
+        page.evaluate("() => window.MathJax && window.MathJax.startup.promise")
+        info = page.evaluate("""() => {
+            const visible = [...document.querySelectorAll('article p, article li, article td, article th')]
+                .map(e => e.innerText).join('\\n');
+            const imgs = [...document.querySelectorAll('article img')].map(i => ({
+                src: i.src, ok: i.complete && i.naturalWidth > 0, alt: i.getAttribute('alt') || ''}));
+            return {math: document.querySelectorAll('mjx-container').length, visible, imgs,
+                    errors: document.querySelectorAll('mjx-merror').length,
+                    links: [...document.querySelectorAll('a[href]')].map(a => a.href)};
+        }""")
+        assert not outside, f"{rel}: requests left the machine: {outside[:3]}"
+        assert not failed, f"{rel}: failed requests: {failed[:3]}"
+        assert info["errors"] == 0, f"{rel}: MathJax errors"
+        for raw in ("\\frac", "\\mathrm", "$$", "\\(", "\\["):
+            assert raw not in info["visible"], f"{rel}: raw TeX '{raw}' left on the page"
+        for img in info["imgs"]:
+            assert img["ok"], f"{rel}: image did not load: {img['src']}"
+            assert img["alt"].strip(), f"{rel}: image without alt text: {img['src']}"
+        for href in info["links"]:
+            url = urlparse(href)
+            if url.hostname in LOCAL:
+                target = built_book / url.path.lstrip("/")
+                if url.path.endswith("/"):
+                    target = target / "index.html"
+                assert target.exists(), f"{rel}: broken internal link {href}"
+        if rel == "chapters/01_optimal_batch.html":
+            assert info["math"] >= 20, f"only {info['math']} typeset equations"
+            assert len(info["imgs"]) >= 2
+        ctx.close()

@@ -1,0 +1,162 @@
+"""Catalog validation: the real catalogs load; every bad entry fails with one precise line."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from helpers import catalog, claims
+from helpers.catalog import CatalogError, parse_catalog
+
+REQUIRED_ACCELERATORS = ["a100", "h100", "h200", "b200", "gb200", "b300", "gb300", "rubin",
+                         "mi300x", "mi325x", "mi355x", "tpu_v5e", "tpu_v5p", "tpu_v6e", "tpu7x"]
+REQUIRED_MODELS = ["deepseek_v3", "deepseek_v3_2", "kimi_k2", "qwen3_235b_a22b", "gpt_oss_120b",
+                   "llama3_8b", "llama3_70b", "llama3_405b", "mixtral_8x7b", "mixtral_8x22b"]
+
+
+@pytest.mark.parametrize("kind", ["accelerators", "models", "prices"])
+def test_real_catalogs_load_and_every_value_is_sourced(kind):
+    entries = catalog.load(kind)
+    assert entries
+    for e in entries.values():
+        for f in e.fields.values():
+            assert f.source.url.startswith("https://"), (e.key, f.name)
+            assert f.source.tag in catalog.TAGS
+            assert f.si is not None or f.missing, (e.key, f.name)
+            assert "ref " not in f.source.url
+
+
+def test_required_accelerators_have_every_required_field_with_a_number():
+    accs = catalog.accelerators()
+    required = [n for n, (_, req) in catalog.SCHEMAS["accelerators"].items() if req]
+    for key in REQUIRED_ACCELERATORS:
+        for name in required:
+            assert accs[key].has(name), f"{key}.{name} has no value"
+
+
+def test_required_models_have_kv_shape():
+    models = catalog.models()
+    for key in REQUIRED_MODELS:
+        m = models[key]
+        if m.text["attention"] == "mla":
+            assert m.has("kv_lora_rank") and m.has("qk_rope_head_dim")
+        else:
+            assert m.has("n_kv_heads") and m.has("head_dim")
+    assert models["deepseek_v3_2"].has("index_topk")
+
+
+def test_claims_catalog_lists_every_claim_id():
+    ids = set(claims.load())
+    expected = {f"RP-{i}" for i in range(1, 23)} | {f"SQ-{i}" for i in range(1, 7)} \
+        | {"L3-1", "L3-2", "L3-3", "MISC-1"}
+    assert ids == expected
+
+
+GOOD = {
+    "sources": {"s": {"url": "https://example.org/x", "title": "t", "date": "2024-01-02",
+                      "tag": "primary"}},
+    "entries": {"chip": {
+        "name": "Chip",
+        "launch": {"value": 2024, "unit": "year", "source": "s"},
+        "hbm_capacity": {"value": 80, "unit": "GB", "source": "s"},
+        "hbm_bandwidth": {"value": 3.35, "unit": "TB/s", "source": "s"},
+        "bf16_dense_flops": {"value": 989.4, "unit": "TFLOP/s", "source": "s"},
+        "fp8_dense_flops": {"value": 1978.9, "unit": "TFLOP/s", "source": "s"},
+        "scale_up_domain": {"value": 8, "unit": "count", "source": "s"},
+        "scale_up_bandwidth": {"value": 450, "unit": "GB/s", "source": "s"},
+        "scale_out_bandwidth": {"value": 400, "unit": "Gb/s", "source": "s"},
+    }},
+}
+
+
+def mutate(path, value=None, delete=False):
+    data = copy.deepcopy(GOOD)
+    node = data
+    for key in path[:-1]:
+        node = node[key]
+    if delete:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = value
+    return data
+
+
+def test_good_entry_converts_to_si():
+    e = parse_catalog("hw.yaml", "accelerators", GOOD)["chip"]
+    assert e.hbm_bandwidth == pytest.approx(3.35e12)
+    assert e.scale_out_bandwidth == pytest.approx(50e9)       # 400 Gb/s is 50 GB/s
+    assert e.hbm_capacity == 80e9
+
+
+BAD = [
+    (mutate(["entries", "chip", "hbm_bandwidth"], delete=True),
+     "hw.yaml: entry 'chip', field 'hbm_bandwidth': missing required field"),
+    (mutate(["entries", "chip", "hbm_bandwith"], {"value": 1, "unit": "TB/s", "source": "s"}),
+     "hw.yaml: entry 'chip', field 'hbm_bandwith': unknown field (did you mean 'hbm_bandwidth'?)"),
+    (mutate(["entries", "chip", "hbm_bandwidth", "value"], "fast"),
+     "hw.yaml: entry 'chip', field 'hbm_bandwidth': value 'fast' is text"),
+    (mutate(["entries", "chip", "hbm_bandwidth", "value"], 0),
+     "hw.yaml: entry 'chip', field 'hbm_bandwidth': value 0 must be positive"),
+    (mutate(["entries", "chip", "hbm_bandwidth", "value"], -3.35),
+     "hw.yaml: entry 'chip', field 'hbm_bandwidth': value -3.35 must be positive"),
+    (mutate(["entries", "chip", "hbm_bandwidth"], "3.35 TB/s"),
+     "hw.yaml: entry 'chip', field 'hbm_bandwidth': must be a mapping {value, unit, source}"),
+    (mutate(["entries", "chip", "hbm_bandwidth", "value"], "3.35 TB/s"),
+     "write the number alone and the unit in 'unit'"),
+    (mutate(["entries", "chip", "hbm_bandwidth", "unit"], "TB/sec"),
+     "hw.yaml: entry 'chip', field 'hbm_bandwidth': unknown unit 'TB/sec' (did you mean"),
+    (mutate(["entries", "chip", "hbm_bandwidth", "unit"], "GB"),
+     "hw.yaml: entry 'chip', field 'hbm_bandwidth': unit 'GB' is bytes, expected bytes/s"),
+    (mutate(["entries", "chip", "hbm_bandwidth", "source"], "nowhere"),
+     "hw.yaml: entry 'chip', field 'hbm_bandwidth': source 'nowhere' is not listed"),
+    (mutate(["entries", "chip", "hbm_bandwidth", "value"], None),
+     "hw.yaml: entry 'chip', field 'hbm_bandwidth': value is null"),
+    (mutate(["entries", "chip", "hbm_bandwidth", "value"], float("nan")),
+     "hw.yaml: entry 'chip', field 'hbm_bandwidth': value nan is not a number"),
+    (mutate(["entries", "chip", "hbm_bandwidth", "value"], True),
+     "hw.yaml: entry 'chip', field 'hbm_bandwidth': value True is not a number"),
+    (mutate(["entries", "chip", "name"], delete=True),
+     "hw.yaml: entry 'chip', field 'name': missing required field"),
+    (mutate(["sources", "s", "tag"], "tertiary"),
+     "hw.yaml: entry 'sources.s', field 'tag': 'tertiary' is not one of"),
+    (mutate(["sources", "s", "date"], "last year"),
+     "hw.yaml: entry 'sources.s', field 'date': 'last year' is not YYYY-MM-DD"),
+    (mutate(["sources", "s", "url"], "http://example.org"),
+     "hw.yaml: entry 'sources.s', field 'url': must be an https:// URL"),
+    (None, "hw.yaml: entry '-': file is empty"),
+    ([1, 2], "hw.yaml: top level must be a mapping"),
+]
+
+
+@pytest.mark.parametrize("data,message", BAD)
+def test_bad_entries_fail_with_one_line_naming_file_entry_field(data, message):
+    with pytest.raises(CatalogError) as err:
+        parse_catalog("hw.yaml", "accelerators", data)
+    text = str(err.value)
+    assert message in text
+    assert "\n" not in text
+
+
+def test_not_yaml_and_unknown_name(tmp_path):
+    bad = tmp_path / "hw.yaml"
+    bad.write_text("entries: [unclosed\n")
+    with pytest.raises(CatalogError, match=r"hw.yaml: not valid YAML at line \d+"):
+        catalog.read_yaml(bad)
+    with pytest.raises(CatalogError, match="unknown accelerator 'h1000'; did you mean h100"):
+        catalog.lookup("accelerators", "h1000")
+
+
+def test_model_active_cannot_exceed_total():
+    data = yaml.safe_load("""
+sources: {s: {url: "https://example.org", title: t, date: 2024-01, tag: primary}}
+entries:
+  m:
+    name: M
+    attention: gqa
+    total_params: {value: 8, unit: billion, source: s}
+    active_params: {value: 9, unit: billion, source: s}
+    n_layers: {value: 32, unit: count, source: s}
+""")
+    with pytest.raises(CatalogError, match="entry 'm', field 'active_params': exceeds total_params"):
+        parse_catalog("models.yaml", "models", data)

@@ -1,0 +1,85 @@
+"""Formulas against exact SymPy identities and hand-checked numbers."""
+from __future__ import annotations
+
+import pytest
+import sympy as sp
+
+from helpers import catalog, fmt, formulas as f, units as U
+from helpers.verdicts import ratio_verdict
+
+
+def test_balance_batch_is_ratio_times_sparsity_times_half_bytes_per_weight():
+    assert sp.simplify(f.balance_batch() - f.F / f.W * f.N_tot / f.N_act * f.b_w / 2) == 0
+    assert sp.simplify(f.balance_batch() - f.balance_batch_factored) == 0
+
+
+def test_balance_batch_precision_cancels_only_at_matched_precision():
+    F16 = sp.Symbol("F16", positive=True)
+    matched = sp.simplify(f.balance_batch().subs(f.F, F16 * 2 / f.b_w))
+    assert f.b_w not in matched.free_symbols
+    weight_only = f.balance_batch().subs({f.F: F16, f.b_w: 1})
+    assert sp.simplify(weight_only / f.balance_batch().subs({f.F: F16, f.b_w: 2})) == sp.Rational(1, 2)
+
+
+def test_balance_batch_with_kv_reduces_to_weights_only_and_diverges_at_max_context():
+    assert sp.simplify(f.balance_batch_with_kv().subs(f.L, 0) - f.balance_batch()) == 0
+    denom = sp.denom(sp.together(f.balance_batch_with_kv()))
+    assert sp.simplify(denom.subs(f.L, f.max_compute_bound_context)) == 0
+
+
+def test_roofline_at_balance_batch_has_equal_compute_and_weight_time():
+    at = {f.B: f.balance_batch()}
+    assert sp.simplify(f.t_compute.subs(at) - f.t_weights.subs(at)) == 0
+
+
+def test_cost_floor_is_the_large_batch_limit():
+    expr = sp.Max(2 * f.N_act / f.F, f.N_tot * f.b_w / (f.W * f.B) + f.L * f.b_kv / f.W)
+    assert sp.simplify(sp.limit(expr, f.B, sp.oo) - f.cost_floor) == 0
+
+
+def test_hand_checked_h100_numbers():
+    h100 = catalog.lookup("accelerators", "h100")
+    # 989.4e12 / 3.35e12 = 295.34 (hand: 989.4 / 3.35)
+    assert h100.bf16_dense_flops / h100.hbm_bandwidth == pytest.approx(295.343, abs=1e-3)
+    b = sp.lambdify((f.F, f.W, f.N_tot, f.N_act, f.b_w), f.balance_batch())
+    # DeepSeek-V3 671B / 37B on H100, BF16: 295.343 * 18.1351 = 5356.0
+    assert b(989.4e12, 3.35e12, 671e9, 37e9, 2) == pytest.approx(5356.06, abs=0.05)
+    assert b(989.4e12, 3.35e12, 256, 8, 2) == pytest.approx(9450.99, abs=0.05)
+
+
+def test_kv_bytes_per_token_hand_checked():
+    models = catalog.models()
+    # MLA: 61 layers x (512 + 64) x 2 bytes
+    assert f.kv_bytes_per_token(models["deepseek_v3"], 2) == 61 * 576 * 2 == 70272
+    # GQA: 80 layers x 2 (K, V) x 8 heads x 128 dims x 2 bytes
+    assert f.kv_bytes_per_token(models["llama3_70b"], 2) == 80 * 2 * 8 * 128 * 2 == 327680
+    assert f.kv_bytes_per_token(models["llama3_8b"], 1) == 32 * 2 * 8 * 128
+
+
+def test_lambdify_broadcasts_max():
+    import numpy as np
+    fn = f.lambdify(f.t_step, f.B, f.N_tot, f.N_act, f.F, f.W, f.b_w, f.b_kv, f.L)
+    out = fn(np.array([1.0, 1e6]), 2.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0)
+    assert list(out) == [2.0, 2e6]
+
+
+def test_units():
+    assert U.to_si(400, "Gb/s") == 50e9
+    assert U.to_si(80, "GiB") == 80 * 2**30
+    assert U.gb_as_gib(80e9) == pytest.approx(80 * 2**30)
+    assert U.dense_from_sparse(1979e12) == 989.5e12
+    assert U.to_si(5, "USD/Mtok") == pytest.approx(5e-6)
+
+
+@pytest.mark.parametrize("claimed,derived,verdict", [
+    (300, 295, "holds"), (300, 345, "holds"), (300, 400, "holds with caveat"),
+    (300, 153, "off by 2.0× (claim too high)"), (8, 32, "off by 4.0× (claim too low)"),
+])
+def test_verdict_bands(claimed, derived, verdict):
+    assert ratio_verdict(claimed, derived) == verdict
+
+
+@pytest.mark.parametrize("x,text", [(2363.1, "2,360"), (0.01234, "0.0123"), (295.34, "295"),
+                                    (1.5, "1.50"), (123456, "123,000")])
+def test_number_formatting(x, text):
+    assert fmt.num(x) == text

@@ -1,0 +1,85 @@
+"""The results interface reads the committed chapters, and those results match the catalogs.
+
+Because every expected value here is recomputed from the catalogs and the shared formulas, a
+change to a catalog number or to a formula that was not followed by re-executing the chapters
+fails this file (and nbval)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import sympy as sp
+
+from helpers import catalog, formulas as f
+from helpers.results import read_claims, read_results
+from conftest import ROOT
+
+CHAPTER1 = ["h100_flops_per_byte", "a100_flops_per_byte", "optimal_batch_lecture_example",
+            "optimal_batch_deepseek_v3_by_params", "optimal_batch_deepseek_v3_by_experts"]
+
+
+@pytest.fixture(scope="module")
+def results():
+    proc = subprocess.run([sys.executable, "-m", "helpers", "results", "--json"], cwd=ROOT,
+                          capture_output=True, text=True, check=True)
+    return json.loads(proc.stdout)
+
+
+def test_cli_lists_chapter_1_required_names(results):
+    for name in CHAPTER1:
+        r = results[name]
+        assert set(r) >= {"value", "unit", "chapter"}
+        assert isinstance(r["value"], float) and r["value"] > 0
+        assert r["chapter"] == "01_optimal_batch"
+
+
+def _ratio(key):
+    a = catalog.lookup("accelerators", key)
+    return float((f.F / f.W).subs({f.F: a.bf16_dense_flops, f.W: a.hbm_bandwidth}))
+
+
+def _balance(key, total, active):
+    a = catalog.lookup("accelerators", key)
+    return float(f.balance_batch().subs({f.F: a.bf16_dense_flops, f.W: a.hbm_bandwidth,
+                                         f.N_tot: total, f.N_act: active, f.b_w: 2}))
+
+
+def test_chapter_1_results_match_the_catalog_and_formulas(results):
+    ds = catalog.lookup("models", "deepseek_v3")
+    expected = {
+        "h100_flops_per_byte": _ratio("h100"),
+        "a100_flops_per_byte": _ratio("a100"),
+        "flops_per_byte": _ratio("h100"),          # the committed run is for the H100
+        "optimal_batch_lecture_example": _balance("h100", 256, 32),
+        "optimal_batch_deepseek_v3_by_params": _balance("h100", ds.total_params, ds.active_params),
+        "optimal_batch_deepseek_v3_by_experts": _balance("h100", ds.routed_experts, ds.active_experts),
+        "h100_optimal_batch_deepseek_v3_by_params": _balance("h100", ds.total_params, ds.active_params),
+        "deepseek_v3_kv_bytes_per_token_bf16_roofline": f.kv_bytes_per_token(ds, 2),
+    }
+    for name, value in expected.items():
+        assert results[name]["value"] == pytest.approx(value, rel=1e-12), name
+
+
+def test_accelerator_field_follows_the_naming_rule(results):
+    for name, r in results.items():
+        prefix = name.split("_")[0]
+        if prefix in catalog.accelerators():
+            assert r["accelerator"] == prefix, name
+
+
+def test_every_chapter_1_claim_has_a_verdict():
+    claims = read_claims()
+    for cid in ("RP-1", "RP-2", "RP-3", "RP-4", "RP-5", "RP-6"):
+        assert claims[cid]["verdict"], cid
+        assert claims[cid]["chapter"] == "01_optimal_batch"
+
+
+def test_results_from_another_folder_and_duplicates(tmp_path):
+    src = ROOT / "chapters" / "01_optimal_batch.ipynb"
+    (tmp_path / "a.ipynb").write_text(src.read_text())
+    assert read_results(tmp_path)["h100_flops_per_byte"]["chapter"] == "a"
+    (tmp_path / "b.ipynb").write_text(src.read_text())
+    with pytest.raises(ValueError, match="already published"):
+        read_results(tmp_path)

@@ -54,7 +54,9 @@ def cmd_execute(args) -> int:
     if args.accelerator:
         from .notebook import accelerator
         accelerator(args.accelerator)          # fail fast, before any kernel starts
-        params["accelerator"] = args.accelerator
+        hw_file = Path(args.accelerator)
+        # chapters run in their own folder: hand them an absolute path to a user's file
+        params["accelerator"] = str(hw_file.resolve()) if hw_file.is_file() else args.accelerator
     out = Path(args.out) if args.out else None
     if params and out is None:
         raise catalog.CatalogError("--accelerator needs --out DIR: the committed notebooks "

@@ -29,11 +29,12 @@ CHAPTERS = ROOT / "chapters"
 def _display(name: str, text: str, meta_key: str, meta: dict) -> None:
     from IPython.display import display
     metadata = {"scrapbook": {"name": name, "mime_prefix": GLUE_PREFIX}, meta_key: meta}
-    display({GLUE_PREFIX + "text/plain": text}, raw=True, metadata=metadata)
+    # repr(): myst-nb's {glue:text} literal-evals text/plain, so "70,272" must arrive quoted
+    display({GLUE_PREFIX + "text/plain": repr(text)}, raw=True, metadata=metadata)
 
 
 def publish(name: str, value, unit: str, description: str, *, accelerator: str | None = None,
-            text: str | None = None) -> str:
+            text: str | None = None) -> None:
     """Glue ``value`` (formatted as ``text``, default 3 significant figures) and record it."""
     if not NAME.match(name):
         raise ValueError(f"result name '{name}' must be lower_snake_case")
@@ -43,13 +44,11 @@ def publish(name: str, value, unit: str, description: str, *, accelerator: str |
     text = fmt.num(value) if text is None else text
     _display(name, text, RESULT_KEY, {"value": value, "unit": unit, "description": description,
                                       "accelerator": accelerator, "text": text})
-    return text
 
 
-def publish_text(name: str, text: str) -> str:
+def publish_text(name: str, text: str) -> None:
     """Glue a piece of derived prose (a verdict, a list of chips) with no numeric value."""
     _display(name, text, "helpers_text", {})
-    return text
 
 
 def record_claim(claim_id: str, claimed: str, derived: str, verdict: str, *, section: str,

@@ -34,9 +34,9 @@ def test_chapter_is_byte_stable(path):
     text = path.read_text(encoding="utf-8")
     nb = nbformat.reads(text, as_version=4)
     assert nbformat.writes(clean(nb)) + "\n" == text, "volatile metadata left in the notebook"
-    for marker in ("/work/", "/tmp/", "/root/", "/home/", "papermill\": {"):
-        assert marker not in text, f"'{marker}' in committed notebook"
-    assert "0x7f" not in text, "an object repr with a memory address"
+    outputs = json.dumps([c.get("outputs", []) for c in nb.cells]) + json.dumps(nb.metadata)
+    for marker in ("/work/", "/tmp/", "/root/", "/home/", "\"papermill\": {", " at 0x"):
+        assert marker not in outputs, f"'{marker}' in the outputs or metadata (machine-specific)"
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)

@@ -39,7 +39,9 @@ def execute_one(src: Path, dest: Path, parameters: dict | None = None) -> float:
     start = time.perf_counter()
     try:
         pm.execute_notebook(str(src), str(tmp), parameters=parameters or {}, cwd=str(src.parent),
-                            kernel_name="python3", progress_bar=False, log_output=False)
+                            kernel_name="python3", progress_bar=False, log_output=False,
+                            # the kernel's loopback-TCP notice is noise on every run
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"])
         nb = clean(nbformat.read(tmp, as_version=4))
         nbformat.write(nb, tmp)
         os.replace(tmp, dest)

@@ -42,3 +42,10 @@ def md_table(headers: list[str], rows: list[list], align: str | None = None) -> 
              "|" + "|".join(marks[a] for a in align) + "|"]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def source_link(field) -> str:
+    """A catalog field's source as a short Markdown link: [P], [S] or [D] (primary, secondary,
+    derived), so a table row leads to the origin of its number in one click."""
+    letter = field.source.tag[0].upper()
+    return f"[{letter}]({field.source.url})" if field.source.url else letter

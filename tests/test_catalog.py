@@ -160,3 +160,18 @@ entries:
 """)
     with pytest.raises(CatalogError, match="entry 'm', field 'active_params': exceeds total_params"):
         parse_catalog("models.yaml", "models", data)
+
+
+def test_hardware_show_prints_an_entry_that_loads_back(tmp_path):
+    """`python -m helpers hardware show NAME` is meant to be copied and edited: it must parse."""
+    import subprocess
+    import sys
+    from conftest import ROOT
+
+    proc = subprocess.run([sys.executable, "-m", "helpers", "hardware", "show", "b200"], cwd=ROOT,
+                          capture_output=True, text=True, check=True)
+    hw = tmp_path / "b200.yaml"
+    hw.write_text(proc.stdout)
+    (entry,) = parse_catalog(hw, "accelerators", catalog.read_yaml(hw)).values()
+    original = catalog.lookup("accelerators", "b200")
+    assert {n: f.si for n, f in entry.fields.items()} == {n: f.si for n, f in original.fields.items()}

@@ -33,6 +33,7 @@ from . import units as U
 CATALOG_DIR = Path(__file__).parent / "catalogs"
 TAGS = ("primary", "secondary", "derived")
 _KEY = re.compile(r"^[a-z][a-z0-9_]*$")
+_ALIAS = re.compile(r"^[a-z0-9][a-z0-9_.\-]*$")
 _DATE = re.compile(r"^\d{4}-\d{2}(-\d{2})?$")
 
 
@@ -95,6 +96,13 @@ ENTRY_TEXT_KEYS = {
     "prices": {"name", "vendor", "model", "date", "notes"},
 }
 ATTENTION_KINDS = ("mha", "gqa", "mla", "hybrid_sliding_gqa")
+# fields each attention kind needs for its KV-cache size
+ATTENTION_FIELDS = {"mha": ("n_heads", "n_kv_heads", "head_dim"),
+                    "gqa": ("n_heads", "n_kv_heads", "head_dim"),
+                    "hybrid_sliding_gqa": ("n_heads", "n_kv_heads", "head_dim", "sliding_window"),
+                    "mla": ("n_heads", "kv_lora_rank", "qk_rope_head_dim")}
+# counts for which zero is a real answer (a model with no shared expert, no dense layer)
+ZERO_ALLOWED = {"shared_experts", "n_dense_layers"}
 FIELD_KEYS = {"value", "unit", "source", "note", "also_read_as", "alternatives", "missing"}
 
 
@@ -143,7 +151,7 @@ class Entry:
                 raise CatalogError(f"{self.path}: entry '{self.key}', field '{item}': "
                                    f"no value ({f.missing})")
             return f.si
-        raise AttributeError(item)
+        raise AttributeError(f"{self.path}: entry '{self.key}' has no field '{item}'")
 
     def has(self, item: str) -> bool:
         return item in self.fields and self.fields[item].si is not None
@@ -177,7 +185,8 @@ def _parse_source(path, key, raw) -> Source:
     return Source(key, str(raw["url"]), str(raw["title"]), date, raw["tag"], str(raw.get("note", "")))
 
 
-def parse_field(path, entry, name, raw, dim, sources, *, allow_missing=True) -> Field:
+def parse_field(path, entry, name, raw, dim, sources, *, allow_missing=True,
+                allow_zero=False) -> Field:
     """Validate one ``{value, unit, source, ...}`` mapping and convert it to SI."""
     if not isinstance(raw, dict):
         raise _fail(path, entry, name, "must be a mapping {value, unit, source}, "
@@ -210,7 +219,7 @@ def parse_field(path, entry, name, raw, dim, sources, *, allow_missing=True) -> 
                         f"and the unit in 'unit' (e.g. value: 3.35, unit: TB/s)")
         if not _is_number(value):
             raise _fail(path, entry, name, f"value {value!r} is not a number")
-        if value <= 0:
+        if value < 0 or (value == 0 and not allow_zero):
             raise _fail(path, entry, name, f"value {value} must be positive")
         if missing:
             raise _fail(path, entry, name, "has both a value and 'missing'")
@@ -237,7 +246,8 @@ def parse_entry(path, kind, key, raw, sources) -> Entry:
         if name in ENTRY_TEXT_KEYS[kind]:
             text[name] = val
         elif name in schema:
-            fields[name] = parse_field(path, key, name, val, schema[name][0], sources)
+            fields[name] = parse_field(path, key, name, val, schema[name][0], sources,
+                                       allow_zero=name in ZERO_ALLOWED)
         else:
             close = difflib.get_close_matches(str(name), list(schema) + list(ENTRY_TEXT_KEYS[kind]), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
@@ -247,6 +257,10 @@ def parse_entry(path, kind, key, raw, sources) -> Entry:
             raise _fail(path, key, name, "missing required field")
     if "name" not in text:
         raise _fail(path, key, "name", "missing required field")
+    aliases = text.get("aliases", [])
+    if not isinstance(aliases, list) or not all(isinstance(a, str) and _ALIAS.match(a)
+                                                for a in aliases):
+        raise _fail(path, key, "aliases", "must be a list of lower-case names")
     if kind == "models":
         att = text.get("attention")
         if att not in ATTENTION_KINDS:
@@ -254,6 +268,10 @@ def parse_entry(path, kind, key, raw, sources) -> Entry:
         if fields["active_params"].si and fields["total_params"].si \
                 and fields["active_params"].si > fields["total_params"].si:
             raise _fail(path, key, "active_params", "exceeds total_params")
+        for needed in ATTENTION_FIELDS[att]:
+            if needed not in fields:
+                raise _fail(path, key, needed, f"missing; attention '{att}' needs "
+                            + ", ".join(ATTENTION_FIELDS[att]))
     return Entry(key, kind, text, fields, str(path))
 
 
@@ -267,7 +285,28 @@ def parse_catalog(path: Path | str, kind: str, data: Any) -> dict[str, Entry]:
     entries = data["entries"] or {}
     if not isinstance(entries, dict):
         raise CatalogError(f"{path}: 'entries' must be a mapping")
-    return {k: parse_entry(path, kind, k, v, sources) for k, v in entries.items()}
+    parsed = {k: parse_entry(path, kind, k, v, sources) for k, v in entries.items()}
+    seen: dict[str, str] = {}
+    for k, e in parsed.items():
+        for name in [k, *e.text.get("aliases", [])]:
+            if name in seen and seen[name] != k:
+                raise _fail(path, k, "aliases", f"'{name}' already names entry '{seen[name]}'")
+            seen[name] = k
+    return parsed
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key written twice in one mapping (YAML would keep the last)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key '{key}' appears twice", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def read_yaml(path: Path | str) -> Any:
@@ -277,11 +316,13 @@ def read_yaml(path: Path | str) -> Any:
     except OSError as e:
         raise CatalogError(f"{path}: cannot be read ({e.strerror})") from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
-        raise CatalogError(f"{path}: not valid YAML{where}") from None
+        problem = getattr(e, "problem", "") or ""
+        detail = f": {problem}" if "appears twice" in problem else ""
+        raise CatalogError(f"{path}: not valid YAML{where}{detail}") from None
 
 
 @lru_cache(maxsize=None)

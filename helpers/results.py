@@ -52,12 +52,19 @@ def publish_text(name: str, text: str) -> None:
 
 
 def record_claim(claim_id: str, claimed: str, derived: str, verdict: str, *, section: str,
-                 results: tuple[str, ...] = ()) -> None:
-    """Record a claim's verdict; glued as ``verdict_<id>`` (e.g. ``verdict_rp_3``)."""
+                 caveat: str = "") -> None:
+    """Record a claim's verdict (one of the labels in :mod:`helpers.verdicts`) and its caveat;
+    glued as ``verdict_<id>`` (e.g. ``verdict_rp_3``)."""
+    from .verdicts import check_label
+
+    check_label(verdict)
+    if verdict == "holds with caveat" and not caveat:
+        raise ValueError(f"{claim_id}: 'holds with caveat' needs the caveat")
     glue_name = "verdict_" + claim_id.lower().replace("-", "_")
-    _display(glue_name, verdict, CLAIM_KEY, {"id": claim_id, "claimed": claimed,
-                                             "derived": derived, "verdict": verdict,
-                                             "section": section, "results": list(results)})
+    text = f"{verdict} ({caveat})" if caveat else verdict
+    _display(glue_name, text, CLAIM_KEY, {"id": claim_id, "claimed": claimed, "derived": derived,
+                                          "verdict": verdict, "caveat": caveat,
+                                          "section": section})
 
 
 def _notebook_outputs(path: Path):

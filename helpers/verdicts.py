@@ -7,6 +7,7 @@ A claim whose logic fails (not its number) is marked "does not follow" by the ch
 from __future__ import annotations
 
 import math
+import re
 
 HOLDS_WITHIN = 0.15
 CAVEAT_WITHIN = 0.5
@@ -23,3 +24,15 @@ def ratio_verdict(claimed: float, derived: float) -> str:
     factor = r if r > 1 else 1 / r
     direction = "high" if r < 1 else "low"  # the claim is too high when derived < claimed
     return f"off by {factor:.1f}× (claim too {direction})"
+
+
+# The only labels a verdict may carry; the reason goes in the caveat, never in the label.
+VERDICT = re.compile(r"^(holds|holds with caveat|off by \d+(\.\d+)?× \(claim too (high|low)\)"
+                     r"|does not follow)$")
+
+
+def check_label(label: str) -> str:
+    if not VERDICT.match(label):
+        raise ValueError(f"verdict '{label}' is not one of: holds, holds with caveat, "
+                         "off by N× (claim too high|low), does not follow")
+    return label

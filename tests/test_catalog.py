@@ -27,12 +27,18 @@ def test_real_catalogs_load_and_every_value_is_sourced(kind):
             assert "ref " not in f.source.url
 
 
-def test_required_accelerators_have_every_required_field_with_a_number():
+def test_required_accelerators_have_every_required_field():
+    """A number, or for FP8 only an explicit reason why there is none (A100, TPU v4/v5e)."""
     accs = catalog.accelerators()
     required = [n for n, (_, req) in catalog.SCHEMAS["accelerators"].items() if req]
     for key in REQUIRED_ACCELERATORS:
         for name in required:
-            assert accs[key].has(name), f"{key}.{name} has no value"
+            field = accs[key].fields[name]
+            if name == "fp8_dense_flops" and field.si is None:
+                assert field.missing
+            else:
+                assert accs[key].has(name), f"{key}.{name} has no value"
+    assert not accs["a100"].has("fp8_dense_flops") and accs["h100"].has("fp8_dense_flops")
 
 
 def test_required_models_have_kv_shape():
@@ -175,3 +181,52 @@ def test_hardware_show_prints_an_entry_that_loads_back(tmp_path):
     (entry,) = parse_catalog(hw, "accelerators", catalog.read_yaml(hw)).values()
     original = catalog.lookup("accelerators", "b200")
     assert {n: f.si for n, f in entry.fields.items()} == {n: f.si for n, f in original.fields.items()}
+
+
+def test_duplicate_key_is_refused(tmp_path):
+    hw = tmp_path / "hw.yaml"
+    hw.write_text("entries:\n  chip:\n    name: a\n    name: b\n")
+    with pytest.raises(CatalogError, match=r"hw.yaml: not valid YAML at line 4: key 'name' appears twice"):
+        catalog.read_yaml(hw)
+
+
+def test_aliases_must_be_a_list_and_unique():
+    data = mutate(["entries", "chip", "aliases"], "h100")  # a string, not a list
+    with pytest.raises(CatalogError, match="entry 'chip', field 'aliases': must be a list"):
+        parse_catalog("hw.yaml", "accelerators", data)
+    data = copy.deepcopy(GOOD)
+    data["entries"]["other"] = copy.deepcopy(GOOD["entries"]["chip"])
+    data["entries"]["chip"]["aliases"] = ["other"]          # collides with the entry 'other'
+    with pytest.raises(CatalogError, match="entry 'other', field 'aliases': 'other' already names"):
+        parse_catalog("hw.yaml", "accelerators", data)
+
+
+MODEL = """
+sources: {s: {url: "https://example.org", title: t, date: 2024-01, tag: primary}}
+entries:
+  m:
+    name: M
+    attention: gqa
+    total_params: {value: 8, unit: billion, source: s}
+    active_params: {value: 8, unit: billion, source: s}
+    n_layers: {value: 32, unit: count, source: s}
+    n_heads: {value: 32, unit: count, source: s}
+    n_kv_heads: {value: 8, unit: count, source: s}
+"""
+
+
+def test_attention_kind_needs_its_shape_fields():
+    with pytest.raises(CatalogError, match="entry 'm', field 'head_dim': missing; attention 'gqa' needs"):
+        parse_catalog("models.yaml", "models", yaml.safe_load(MODEL))
+    ok = yaml.safe_load(MODEL)
+    ok["entries"]["m"]["head_dim"] = {"value": 128, "unit": "count", "source": "s"}
+    ok["entries"]["m"]["shared_experts"] = {"value": 0, "unit": "count", "source": "s"}
+    assert parse_catalog("models.yaml", "models", ok)["m"].shared_experts == 0
+    ok["entries"]["m"]["n_layers"]["value"] = 0        # zero is a real answer only for some counts
+    with pytest.raises(CatalogError, match="field 'n_layers': value 0 must be positive"):
+        parse_catalog("models.yaml", "models", ok)
+
+
+def test_a_missing_field_names_file_and_entry():
+    with pytest.raises(AttributeError, match="entry 'a100' has no field 'tdp_peak'"):
+        catalog.lookup("accelerators", "a100").tdp_peak

@@ -25,20 +25,53 @@ def test_balance_batch_with_kv_reduces_to_weights_only_and_diverges_at_max_conte
     assert sp.simplify(f.balance_batch_with_kv().subs(f.L, 0) - f.balance_batch()) == 0
     denom = sp.denom(sp.together(f.balance_batch_with_kv()))
     assert sp.simplify(denom.subs(f.L, f.max_compute_bound_context)) == 0
+    # the lecture's case: no attention arithmetic
+    assert sp.simplify(f.max_compute_bound_context.subs(f.a_kv, 0)
+                       - 2 * f.N_act * f.W / (f.F * f.b_kv)) == 0
 
 
 def test_roofline_at_balance_batch_has_equal_compute_and_weight_time():
     at = {f.B: f.balance_batch()}
     assert sp.simplify(f.t_compute.subs(at) - f.t_weights.subs(at)) == 0
+    assert f.t_step_full.subs(f.a_kv, 0) == f.t_step
 
 
 def test_cost_floor_is_the_large_batch_limit():
     # Max is monotone, so the limit of the cost is the Max of the branches' limits
-    limit = sp.Max(*[sp.limit(branch / f.B, f.B, sp.oo) for branch in f.t_step.args])
+    limit = sp.Max(*[sp.limit(branch / f.B, f.B, sp.oo) for branch in f.t_step_full.args])
     assert sp.simplify(limit - f.cost_floor) == 0
     # and the cost approaches it from above
-    at = {f.N_tot: 10, f.N_act: 1, f.F: 1, f.W: 1, f.b_w: 2, f.b_kv: 1, f.L: 5}
+    at = {f.N_tot: 10, f.N_act: 1, f.F: 1, f.W: 1, f.b_w: 2, f.b_kv: 1, f.a_kv: 0.5, f.L: 5}
     assert (f.cost_per_token.subs(at).subs(f.B, 100) - f.cost_floor.subs(at)) > 0
+
+
+def test_slow_mode_bound_is_one_over_k_plus_one_without_attention():
+    assert sp.simplify(f.slow_mode_max_saving.subs(f.a_kv, 0) - 1 / (f.k + 1)) == 0
+
+
+@pytest.mark.parametrize("a_kv", [0.0, 16.99e6])
+def test_slow_mode_bound_is_the_maximum_over_contexts(a_kv):
+    """Brute force: the saving at k x B* over a dense grid of contexts never exceeds the closed
+    form, and reaches it at L_max."""
+    import numpy as np
+    N_tot, N_act, F, W, b_w, b_kv, k = 671e9, 37e9, 989.4e12, 3.35e12, 2, 70272, 2
+    b_star = F / W * N_tot / N_act * b_w / 2
+    cost = f.lambdify(f.cost_per_token, f.B, f.N_tot, f.N_act, f.F, f.W, f.b_w, f.b_kv, f.a_kv, f.L)
+    floor = f.lambdify(f.cost_floor, f.N_act, f.F, f.W, f.b_kv, f.a_kv, f.L)
+    L = np.logspace(2, 7, 20001)
+    saving = 1 - floor(N_act, F, W, b_kv, a_kv, L) / cost(k * b_star, N_tot, N_act, F, W, b_w,
+                                                            b_kv, a_kv, L)
+    bound = float(f.slow_mode_max_saving.subs({f.F: F, f.W: W, f.b_kv: b_kv, f.a_kv: a_kv, f.k: k}))
+    assert saving.max() <= bound + 1e-12
+    assert saving.max() == pytest.approx(bound, rel=1e-3)
+
+
+def test_attention_flops_hand_checked():
+    models = catalog.models()
+    # MLA absorbed: 61 layers x 128 heads x 2 x (2 x 512 + 64)
+    assert f.attention_flops_per_context_token(models["deepseek_v3"]) == 61 * 128 * 2 * 1088
+    # GQA: 80 layers x 64 heads x 4 x 128
+    assert f.attention_flops_per_context_token(models["llama3_70b"]) == 80 * 64 * 4 * 128
 
 
 def test_hand_checked_h100_numbers():
@@ -73,6 +106,15 @@ def test_units():
     assert U.gb_as_gib(80e9) == pytest.approx(80 * 2**30)
     assert U.dense_from_sparse(1979e12) == 989.5e12
     assert U.to_si(5, "USD/Mtok") == pytest.approx(5e-6)
+
+
+def test_verdict_labels_are_checked():
+    from helpers.verdicts import check_label
+    for good in ("holds", "holds with caveat", "off by 2.0× (claim too high)", "does not follow"):
+        assert check_label(good) == good
+    for bad in ("holds for 6 of 16", "mostly holds", "off by 2× claim too high"):
+        with pytest.raises(ValueError):
+            check_label(bad)
 
 
 @pytest.mark.parametrize("claimed,derived,verdict", [

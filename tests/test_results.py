@@ -48,6 +48,7 @@ def _balance(key, total, active):
 
 def test_chapter_1_results_match_the_catalog_and_formulas(results):
     ds = catalog.lookup("models", "deepseek_v3")
+    h100 = catalog.lookup("accelerators", "h100")
     expected = {
         "h100_flops_per_byte": _ratio("h100"),
         "a100_flops_per_byte": _ratio("a100"),
@@ -57,6 +58,9 @@ def test_chapter_1_results_match_the_catalog_and_formulas(results):
         "optimal_batch_deepseek_v3_by_experts": _balance("h100", ds.routed_experts, ds.active_experts),
         "h100_optimal_batch_deepseek_v3_by_params": _balance("h100", ds.total_params, ds.active_params),
         "deepseek_v3_kv_bytes_per_token_bf16_roofline": f.kv_bytes_per_token(ds, 2),
+        "deepseek_v3_max_compute_bound_context": float(f.max_compute_bound_context.subs({
+            f.N_act: ds.active_params, f.W: h100.hbm_bandwidth, f.F: h100.bf16_dense_flops,
+            f.b_kv: f.kv_bytes_per_token(ds, 2), f.a_kv: f.attention_flops_per_context_token(ds)})),
     }
     for name, value in expected.items():
         assert results[name]["value"] == pytest.approx(value, rel=1e-12), name
@@ -69,11 +73,15 @@ def test_accelerator_field_follows_the_naming_rule(results):
             assert r["accelerator"] == prefix, name
 
 
-def test_every_chapter_1_claim_has_a_verdict():
+def test_every_chapter_1_claim_has_a_verdict_in_the_book_s_form():
+    from helpers.verdicts import VERDICT
     claims = read_claims()
     for cid in ("RP-1", "RP-2", "RP-3", "RP-4", "RP-5", "RP-6"):
-        assert claims[cid]["verdict"], cid
         assert claims[cid]["chapter"] == "01_optimal_batch"
+    for cid, c in claims.items():
+        assert VERDICT.match(c["verdict"]), (cid, c["verdict"])
+        if c["verdict"] == "holds with caveat":
+            assert c["caveat"], cid
 
 
 def test_results_from_another_folder_and_duplicates(tmp_path):

@@ -20,18 +20,8 @@ def integer(x: float) -> str:
     return f"{round(float(x)):,}"
 
 
-def sci(x: float, sig: int = 3) -> str:
-    """Scientific notation in LaTeX-free text: 3.8e25 -> '3.80 × 10^25'."""
-    mant, exp = f"{float(x):.{sig - 1}e}".split("e")
-    return f"{mant} × 10^{int(exp)}"
-
-
 def pct(x: float, sig: int = 2) -> str:
     return f"{num(100 * x, sig)} %"
-
-
-def times(x: float, sig: int = 2) -> str:
-    return f"{num(x, sig)}×"
 
 
 def md_table(headers: list[str], rows: list[list], align: str | None = None) -> str:

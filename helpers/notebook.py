@@ -67,9 +67,4 @@ def show_markdown(text: str) -> None:
     display(Markdown(text))
 
 
-def show_math(latex: str) -> None:
-    from IPython.display import Math, display
-    display(Math(latex))
-
-
 __all__ = ["setup", "accelerator", "show_markdown", "show_math", "U"]

@@ -153,17 +153,23 @@ def test_not_yaml_and_unknown_name(tmp_path):
         catalog.lookup("accelerators", "h1000")
 
 
-def test_model_active_cannot_exceed_total():
-    data = yaml.safe_load("""
+MODEL = """
 sources: {s: {url: "https://example.org", title: t, date: 2024-01, tag: primary}}
 entries:
   m:
     name: M
     attention: gqa
     total_params: {value: 8, unit: billion, source: s}
-    active_params: {value: 9, unit: billion, source: s}
+    active_params: {value: 8, unit: billion, source: s}
     n_layers: {value: 32, unit: count, source: s}
-""")
+    n_heads: {value: 32, unit: count, source: s}
+    n_kv_heads: {value: 8, unit: count, source: s}
+"""
+
+
+def test_model_active_cannot_exceed_total():
+    data = yaml.safe_load(MODEL)
+    data["entries"]["m"]["active_params"]["value"] = 9
     with pytest.raises(CatalogError, match="entry 'm', field 'active_params': exceeds total_params"):
         parse_catalog("models.yaml", "models", data)
 
@@ -199,20 +205,6 @@ def test_aliases_must_be_a_list_and_unique():
     data["entries"]["chip"]["aliases"] = ["other"]          # collides with the entry 'other'
     with pytest.raises(CatalogError, match="entry 'other', field 'aliases': 'other' already names"):
         parse_catalog("hw.yaml", "accelerators", data)
-
-
-MODEL = """
-sources: {s: {url: "https://example.org", title: t, date: 2024-01, tag: primary}}
-entries:
-  m:
-    name: M
-    attention: gqa
-    total_params: {value: 8, unit: billion, source: s}
-    active_params: {value: 8, unit: billion, source: s}
-    n_layers: {value: 32, unit: count, source: s}
-    n_heads: {value: 32, unit: count, source: s}
-    n_kv_heads: {value: 8, unit: count, source: s}
-"""
 
 
 def test_attention_kind_needs_its_shape_fields():

@@ -129,3 +129,12 @@ def test_verdict_bands(claimed, derived, verdict):
                                     (1.5, "1.50"), (123456, "123,000")])
 def test_number_formatting(x, text):
     assert fmt.num(x) == text
+
+
+def test_intro_states_the_verdict_bands_the_code_uses():
+    """The rule is typed once in prose for readers; this keeps it equal to helpers.verdicts."""
+    from conftest import ROOT
+    from helpers.verdicts import CAVEAT_WITHIN, HOLDS_WITHIN
+    intro = (ROOT / "intro.md").read_text(encoding="utf-8")
+    assert f"Within {HOLDS_WITHIN:.0%}".replace("%", " %") in intro
+    assert f"within a factor {1 + CAVEAT_WITHIN:g}" in intro

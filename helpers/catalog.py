@@ -261,6 +261,12 @@ def parse_entry(path, kind, key, raw, sources) -> Entry:
     if not isinstance(aliases, list) or not all(isinstance(a, str) and _ALIAS.match(a)
                                                 for a in aliases):
         raise _fail(path, key, "aliases", "must be a list of lower-case names")
+    if kind == "prices":
+        date = text.get("date")
+        date = date.isoformat() if isinstance(date, _dt.date) else str(date or "")
+        if not _DATE.match(date):
+            raise _fail(path, key, "date", "a price sheet needs its date, YYYY-MM-DD or YYYY-MM")
+        text["date"] = date
     if kind == "models":
         att = text.get("attention")
         if att not in ATTENTION_KINDS:

@@ -222,3 +222,18 @@ def test_attention_kind_needs_its_shape_fields():
 def test_a_missing_field_names_file_and_entry():
     with pytest.raises(AttributeError, match="entry 'a100' has no field 'tdp_peak'"):
         catalog.lookup("accelerators", "a100").tdp_peak
+
+
+def test_price_sheets_are_dated():
+    data = yaml.safe_load("""
+sources: {s: {url: "https://example.org", title: t, date: 2024-01, tag: primary}}
+entries:
+  p:
+    name: P
+    input: {value: 1, unit: USD/Mtok, source: s}
+    output: {value: 5, unit: USD/Mtok, source: s}
+""")
+    with pytest.raises(CatalogError, match="entry 'p', field 'date': a price sheet needs its date"):
+        parse_catalog("prices.yaml", "prices", data)
+    data["entries"]["p"]["date"] = "2026-02"
+    assert parse_catalog("prices.yaml", "prices", data)["p"].text["date"] == "2026-02"

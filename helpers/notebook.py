@@ -67,4 +67,4 @@ def show_markdown(text: str) -> None:
     display(Markdown(text))
 
 
-__all__ = ["setup", "accelerator", "show_markdown", "show_math", "U"]
+__all__ = ["setup", "accelerator", "show_markdown", "U"]

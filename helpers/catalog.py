@@ -14,6 +14,12 @@ show them; ``also_read_as`` names the unit the same printed number has in some v
 (e.g. GB on a datasheet, GiB in the vendor's own software).
 
 Any problem raises :class:`CatalogError` with one line naming the file, the entry and the field.
+
+Besides the three fixed-schema catalogs (``accelerators``, ``models``, ``prices``), any other
+``<kind>.yaml`` in ``helpers/catalogs/`` (except ``claims.yaml``) is an *open* catalog for a
+chapter's other inputs (scaling-law fits, memory tiers, reported volumes...): its entries name
+their own fields, each still a sourced ``{value, unit, source}`` whose dimension comes from its
+unit. ``load("scaling_laws")`` reads ``scaling_laws.yaml``.
 """
 from __future__ import annotations
 
@@ -103,6 +109,9 @@ ATTENTION_FIELDS = {"mha": ("n_heads", "n_kv_heads", "head_dim"),
                     "mla": ("n_heads", "kv_lora_rank", "qk_rope_head_dim")}
 # counts for which zero is a real answer (a model with no shared expert, no dense layer)
 ZERO_ALLOWED = {"shared_experts", "n_dense_layers"}
+# text keys an entry of an open catalog may carry besides its fields
+OPEN_TEXT_KEYS = {"name", "vendor", "model", "date", "notes", "aliases", "kind"}
+NOT_CATALOGS = {"claims"}   # claims.yaml has its own loader (helpers.claims)
 FIELD_KEYS = {"value", "unit", "source", "note", "also_read_as", "alternatives", "missing"}
 
 
@@ -166,6 +175,13 @@ def _is_number(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
+def _float_or_none(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
 def _parse_source(path, key, raw) -> Source:
     if not isinstance(raw, dict):
         raise _fail(path, f"sources.{key}", None, "must be a mapping with url, title, date, tag")
@@ -214,6 +230,8 @@ def parse_field(path, entry, name, raw, dim, sources, *, allow_missing=True,
             raise _fail(path, entry, name, "value is null; give a number, or 'missing: <why>'")
         si = None
     else:
+        if isinstance(value, str) and _is_number(_float_or_none(value)):
+            value = float(value)   # YAML 1.1 reads 5.76e23 (no dot before the e) as text
         if isinstance(value, str):
             raise _fail(path, entry, name, f"value '{value}' is text; write the number alone "
                         f"and the unit in 'unit' (e.g. value: 3.35, unit: TB/s)")
@@ -235,12 +253,40 @@ def parse_field(path, entry, name, raw, dim, sources, *, allow_missing=True,
                  also, tuple(alts))
 
 
+def _parse_open_entry(path, kind, key, raw, sources) -> Entry:
+    """An entry of an open catalog: every non-text key is a field; its unit gives its dimension."""
+    text, fields = {}, {}
+    for name, val in raw.items():
+        if name in OPEN_TEXT_KEYS:
+            text[name] = val
+            continue
+        if not _KEY.match(str(name)):
+            raise _fail(path, key, name, "field names are lower_snake_case")
+        unit = val.get("unit") if isinstance(val, dict) else None
+        dim = U.dimension(unit) if unit in U.UNITS else None
+        if dim is None and isinstance(val, dict) and "unit" in val:
+            close = difflib.get_close_matches(str(unit), U.UNITS, n=3)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise _fail(path, key, name, f"unknown unit '{unit}'{hint}")
+        fields[name] = parse_field(path, key, name, val, dim, sources)
+    if "name" not in text:
+        raise _fail(path, key, "name", "missing required field")
+    if "date" in text:
+        date = text["date"]
+        text["date"] = date.isoformat() if isinstance(date, _dt.date) else str(date)
+        if not _DATE.match(text["date"]):
+            raise _fail(path, key, "date", f"'{text['date']}' is not YYYY-MM-DD or YYYY-MM")
+    return Entry(key, kind, text, fields, str(path))
+
+
 def parse_entry(path, kind, key, raw, sources) -> Entry:
-    schema = SCHEMAS[kind]
     if not _KEY.match(str(key)):
         raise _fail(path, key, None, "entry keys are lower_snake_case")
     if not isinstance(raw, dict):
         raise _fail(path, key, None, "must be a mapping of fields")
+    if kind not in SCHEMAS:
+        return _parse_open_entry(path, kind, key, raw, sources)
+    schema = SCHEMAS[kind]
     text, fields = {}, {}
     for name, val in raw.items():
         if name in ENTRY_TEXT_KEYS[kind]:
@@ -331,10 +377,21 @@ def read_yaml(path: Path | str) -> Any:
         raise CatalogError(f"{path}: not valid YAML{where}{detail}") from None
 
 
+def kinds() -> list[str]:
+    """Every catalog kind: the three fixed schemas first, then the open catalogs by name."""
+    found = sorted(p.stem for p in CATALOG_DIR.glob("*.yaml")
+                   if p.stem not in NOT_CATALOGS and p.stem not in SCHEMAS)
+    return list(SCHEMAS) + found
+
+
 @lru_cache(maxsize=None)
 def load(kind: str) -> dict[str, Entry]:
-    """Load and validate one catalog (``accelerators``, ``models`` or ``prices``)."""
+    """Load and validate one catalog (``accelerators``, ``models``, ``prices`` or an open one)."""
     path = CATALOG_DIR / f"{kind}.yaml"
+    if kind in NOT_CATALOGS or not path.exists():
+        close = difflib.get_close_matches(kind, kinds(), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(kinds())}"
+        raise CatalogError(f"unknown catalog '{kind}'{hint}")
     return parse_catalog(path.relative_to(CATALOG_DIR.parent.parent), kind, read_yaml(path))
 
 

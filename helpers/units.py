@@ -29,6 +29,11 @@ UNITS: dict[str, tuple[str, float]] = {
     "tokens": ("count", 1),
     # time
     "year": ("year", 1), "s": ("s", 1), "ms": ("s", 1e-3), "h": ("s", 3600),
+    "us": ("s", 1e-6), "ns": ("s", 1e-9), "min": ("s", 60), "day": ("s", 86400),
+    # amounts of arithmetic (training budgets, regulatory thresholds)
+    "FLOP": ("flop", 1),
+    # money
+    "USD": ("USD", 1),
     # power
     "W": ("W", 1),
     # prices

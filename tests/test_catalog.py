@@ -237,3 +237,43 @@ entries:
         parse_catalog("prices.yaml", "prices", data)
     data["entries"]["p"]["date"] = "2026-02"
     assert parse_catalog("prices.yaml", "prices", data)["p"].text["date"] == "2026-02"
+
+
+OPEN = """
+sources:
+  s: {url: "https://example.org", title: t, date: 2025-01-01, tag: primary}
+entries:
+  fit:
+    name: A fit
+    date: 2024-04
+    alpha: {value: 0.34, unit: ratio, source: s}
+    budget: {value: 5.76e23, unit: FLOP, source: s}
+"""
+
+
+def test_open_catalogs_load_every_file_and_take_dimensions_from_units():
+    assert catalog.kinds()[:3] == ["accelerators", "models", "prices"]
+    for kind in catalog.kinds():
+        assert catalog.load(kind), kind
+    fit = parse_catalog("fits.yaml", "fits", yaml.safe_load(OPEN))["fit"]
+    # PyYAML reads 5.76e23 as the text '5.76e23' (YAML 1.1); a number in text is taken as a number
+    assert fit.alpha == 0.34 and fit.budget == 5.76e23 and fit.text["date"] == "2024-04"
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda e: e["fit"]["alpha"].update(unit="furlongs"), "field 'alpha': unknown unit 'furlongs'"),
+    (lambda e: e["fit"]["alpha"].update(value="a third"), "field 'alpha': value 'a third' is text"),
+    (lambda e: e["fit"].update(Bad={"value": 1}), "field 'Bad': field names are lower_snake_case"),
+    (lambda e: e["fit"].pop("name"), "field 'name': missing required field"),
+    (lambda e: e["fit"].update(beta=0.28), "field 'beta': must be a mapping"),
+])
+def test_open_catalog_errors_name_file_entry_and_field(edit, message):
+    data = yaml.safe_load(OPEN)
+    edit(data["entries"])
+    with pytest.raises(CatalogError, match="^fits.yaml: entry 'fit', " + message.replace("(", r"\(")):
+        parse_catalog("fits.yaml", "fits", data)
+
+
+def test_unknown_catalog_kind_is_one_line():
+    with pytest.raises(CatalogError, match="unknown catalog 'acelerators'; did you mean accelerators"):
+        catalog.load("acelerators")

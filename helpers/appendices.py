@@ -1,0 +1,158 @@
+"""What the appendices show, generated from the catalogs and the chapters' published results.
+
+Nothing here is typed by hand: the claims ledger is assembled from ``claims.yaml`` (what was
+claimed, by whom) and from the verdicts each chapter records with
+:func:`helpers.results.record_claim`; the catalog pages print every field of every entry with its
+unit, source, date and tag.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from . import catalog, claims as _claims
+from .fmt import md_table
+from .results import read_claims
+
+_ID_ORDER = ("RP", "SQ", "L3", "MISC")
+
+
+def claim_sort_key(claim_id: str) -> tuple[int, int]:
+    """RP-2 before RP-10, and the families in the order of the project's claims list."""
+    family, number = claim_id.rsplit("-", 1)
+    return _ID_ORDER.index(family), int(number)
+
+
+def _cell(text: str) -> str:
+    """Text safe inside one Markdown table cell."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _chapter_number(stem: str) -> str:
+    match = re.match(r"^(\d+)_", stem)
+    return str(int(match.group(1))) if match else stem
+
+
+def ledger_rows(chapters_dir: Path | str | None = None) -> list[dict]:
+    """One row per claim id in ``claims.yaml``, in id order, joined with its recorded verdict.
+
+    A claim no chapter has checked yet keeps ``verdict`` empty, so a test can name it."""
+    recorded = read_claims(chapters_dir)
+    unknown = sorted(set(recorded) - set(_claims.load()))
+    if unknown:
+        raise ValueError(f"verdicts recorded for claim ids not in claims.yaml: {', '.join(unknown)}")
+    rows = []
+    for cid in sorted(_claims.load(), key=claim_sort_key):
+        claim = _claims.get(cid)
+        r = recorded.get(cid, {})
+        rows.append({"id": cid, "claim": claim.text, "source_title": claim.source.title,
+                     "source_url": claim.source.url, "source_tag": claim.source.tag,
+                     "claimed": r.get("claimed", ""), "derived": r.get("derived", ""),
+                     "verdict": r.get("verdict", ""), "caveat": r.get("caveat", ""),
+                     "chapter": r.get("chapter", ""), "section": r.get("section", "")})
+    return rows
+
+
+def verdict_counts(rows: list[dict]) -> dict[str, int]:
+    """How many claims got each verdict family (``off by 2.2×`` counts as ``off by N×``)."""
+    counts: dict[str, int] = {}
+    for r in rows:
+        key = "off by N×" if r["verdict"].startswith("off by") else (r["verdict"] or "not checked")
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def ledger_markdown(rows: list[dict]) -> str:
+    """The ledger as a MyST table; each row links to the section that derives its verdict."""
+    body = []
+    for r in rows:
+        where = (f"{{ref}}`ch. {_chapter_number(r['chapter'])} <{r['section']}>`"
+                 if r["section"] else "not yet checked")
+        verdict = f"**{r['verdict']}**" if r["verdict"] else "—"
+        if r["caveat"]:
+            verdict += f": {_cell(r['caveat'])}"
+        body.append([f"**{r['id']}**", _cell(r["claim"]),
+                     f"[{r['source_tag'][0].upper()}]({r['source_url']})",
+                     _cell(r["claimed"]) or "—", _cell(r["derived"]) or "—", verdict, where])
+    return md_table(["id", "claim", "src", "claimed", "derived", "verdict", "where"], body,
+                    align="lllllll")
+
+
+def ledger_sources_markdown(rows: list[dict]) -> str:
+    """The sources the claims come from, once each, so the table's [P]/[S] links have titles."""
+    seen: dict[str, tuple[str, list[str]]] = {}
+    for r in rows:
+        seen.setdefault(r["source_url"], (r["source_title"], []))[1].append(r["id"])
+    return "\n".join(f"* [{title}]({url}): {', '.join(ids)}" for url, (title, ids) in seen.items())
+
+
+def _field_value(f: catalog.Field) -> str:
+    if f.value is None:
+        return "—"
+    return f"{f.value:g}"
+
+
+def _field_note(f: catalog.Field) -> str:
+    parts = []
+    if f.missing:
+        parts.append(f"missing: {f.missing}")
+    if f.also_read_as:
+        parts.append(f"the same number is read as {f.also_read_as} in some vendor docs")
+    for alt in f.alternatives:
+        parts.append(f"alternative: {alt.value:g} {alt.unit} ([{alt.source.tag}]({alt.source.url}))")
+    if f.note:
+        parts.append(f.note)
+    return _cell("; ".join(parts))
+
+
+def entry_markdown(entry: catalog.Entry) -> str:
+    """Every field of one catalog entry: value, unit, source link, source date, tag, notes."""
+    rows = [[f"`{name}`", _field_value(f), f.unit, f"[{_cell(f.source.title)}]({f.source.url})",
+             f.source.date, f.source.tag, _field_note(f)] for name, f in entry.fields.items()]
+    text = [f"`{k}`: {_cell(v if not isinstance(v, list) else ', '.join(v))}"
+            for k, v in entry.text.items() if k != "name" and v not in (None, "", [])]
+    head = f"**{_cell(entry.name)}** (`{entry.key}`)"
+    if text:
+        head += "  \n" + "  \n".join(text)
+    return head + "\n\n" + md_table(["field", "value", "unit", "source", "date", "tag", "note"],
+                                    rows, align="lrllll" + "l")
+
+
+def catalog_markdown(kind: str) -> list[str]:
+    """One Markdown block per entry of catalog ``kind``, in file order."""
+    return [entry_markdown(e) for e in catalog.load(kind).values()]
+
+
+def catalog_file(kind: str) -> str:
+    return f"helpers/catalogs/{kind}.yaml"
+
+
+def symbol_tables() -> list[tuple[str, list[tuple[str, str]]]]:
+    """``[(module, [(latex, meaning), ...]), ...]`` from every ``helpers`` module that defines a
+    ``SYMBOL_MEANING`` dict, so the notation page lists each shared symbol where it is defined."""
+    import importlib
+    import pkgutil
+
+    import sympy as sp
+
+    from . import __path__ as package_path
+
+    out = []
+    for info in sorted(pkgutil.iter_modules(package_path), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__package__}.{info.name}")
+        meanings = getattr(module, "SYMBOL_MEANING", None)
+        if meanings:
+            out.append((f"helpers.{info.name}",
+                        [(sp.latex(sym), text) for sym, text in meanings.items()]))
+    return out
+
+
+def symbols_markdown() -> str:
+    blocks = []
+    for module, rows in symbol_tables():
+        blocks.append(f"**`{module}`**\n\n" + md_table(
+            ["symbol", "meaning"], [[f"${latex}$", _cell(text)] for latex, text in rows],
+            align="ll"))
+    return "\n\n".join(blocks)

@@ -1,0 +1,113 @@
+"""The appendices are generated, complete and current; every chapter gives the reader the same
+furniture (objectives, takeaways, exercises with hidden solutions, one of them a re-run)."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from helpers import catalog, claims
+from helpers.appendices import catalog_markdown, ledger_markdown, ledger_rows
+from helpers.results import notebooks
+from conftest import ROOT
+
+APPENDICES = ROOT / "appendices"
+
+
+def _markdown_outputs(path) -> str:
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    return "\n".join("".join(o.get("data", {}).get("text/markdown", ""))
+                     for c in nb["cells"] for o in c.get("outputs", []))
+
+
+def _ledger_table_rows() -> dict[str, list[str]]:
+    rows = {}
+    for line in _markdown_outputs(APPENDICES / "claims_ledger.ipynb").splitlines():
+        m = re.match(r"^\| \*\*([A-Z0-9]+-\d+)\*\* \|", line)
+        if m:
+            rows[m.group(1)] = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+    return rows
+
+
+def test_ledger_has_a_row_with_a_verdict_for_every_claim_id():
+    rows = _ledger_table_rows()
+    missing = sorted(set(claims.load()) - set(rows))
+    assert not missing, f"claim ids with no row in the ledger: {missing}"
+    no_verdict = sorted(cid for cid, cells in rows.items() if cells[5] == "—")
+    assert not no_verdict, f"claim ids with no verdict in the ledger: {no_verdict}"
+    no_link = sorted(cid for cid, cells in rows.items() if "{ref}" not in cells[6])
+    assert not no_link, f"claim ids with no link to a section: {no_link}"
+
+
+def test_ledger_is_current_with_the_chapters():
+    assert ledger_markdown(ledger_rows()) in _markdown_outputs(APPENDICES / "claims_ledger.ipynb"), \
+        "re-execute appendices/claims_ledger.ipynb after the chapters (python -m helpers execute)"
+
+
+def test_ledger_rows_follow_the_recorded_verdicts():
+    from helpers.results import read_claims
+    recorded = read_claims()
+    for row in ledger_rows():
+        if row["id"] in recorded:
+            assert row["verdict"] == recorded[row["id"]]["verdict"]
+            assert row["section"] == recorded[row["id"]]["section"]
+
+
+@pytest.mark.parametrize("kind", catalog.kinds())
+def test_catalog_appendix_shows_every_entry_and_field(kind):
+    page = APPENDICES / (f"{kind}.ipynb" if kind in catalog.SCHEMAS else "other_inputs.ipynb")
+    shown = _markdown_outputs(page)
+    for block in catalog_markdown(kind):
+        assert block in shown, f"{page.name} is stale: re-execute it"
+    for e in catalog.load(kind).values():
+        for name in e.fields:
+            assert f"| `{name}` |" in shown, (e.key, name)
+
+
+CHAPTERS = notebooks()
+
+
+def _sources(path, kind):
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    return [("".join(c["source"]), c["metadata"]) for c in nb["cells"] if c["cell_type"] == kind]
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_has_the_reader_s_furniture(path):
+    md = "\n".join(src for src, _ in _sources(path, "markdown"))
+    assert re.search(r"admonition\} Learning objectives", md), "no learning objectives"
+    assert re.search(r"admonition\} Takeaways", md), "no takeaways box"
+    exercises = re.findall(r"```\{exercise\}", md)
+    solutions = re.findall(r"```\{solution\}[^\n]*\n:class: dropdown", md)
+    assert len(exercises) >= 3, f"{len(exercises)} exercises, need at least 3"
+    assert len(solutions) == len(exercises), "every exercise needs a hidden (dropdown) solution"
+    blocks = re.findall(r"```\{exercise\}.*?```", md, re.S)
+    assert any(re.search(r"re-run|rerun|parameters cell", b, re.I) for b in blocks), \
+        "no exercise asks the reader to re-run the chapter with other numbers"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_hides_plotting_code(path):
+    """Derivations stay visible; the plotting code behind a figure is behind a toggle."""
+    for src, meta in _sources(path, "code"):
+        tags = meta.get("tags", [])
+        if re.search(r"plt\.(subplots|figure|plot|show)", src):
+            assert {"hide-input", "remove-cell", "remove-input"} & set(tags), src[:120]
+
+
+def test_pages_workflow_tests_builds_and_deploys_the_book():
+    import yaml
+    wf = (ROOT / ".github" / "workflows" / "pages.yml").read_text()
+    steps = yaml.safe_load(wf)["jobs"]["build"]["steps"]
+    runs = "\n".join(s.get("run", "") for s in steps)
+    assert "bash setup.sh" in runs            # pinned requirements.txt, -W build
+    assert ".venv/bin/python -m pytest" in runs
+    assert any(s.get("with", {}).get("path") == "_build/html" for s in steps)
+    assert "actions/deploy-pages" in wf
+    setup = (ROOT / "setup.sh").read_text()
+    assert "-r requirements.txt" in setup and "--warningiserror" in setup
+    # the workflow rewrites the repository URL and branch lines: each must be there exactly once
+    config = (ROOT / "_config.yml").read_text()
+    assert len(re.findall(r"(?m)^  url: ", config)) == 1
+    assert len(re.findall(r"(?m)^  branch: ", config)) == 1

@@ -113,7 +113,7 @@ def simulate_loaded_mean_latency(rng: np.random.Generator, load: float, capacity
     return float(np.mean(1 - phases) + missed / counts.sum() + 1)
 
 
-# --- catalog-wide sweep (see the module docstring of the sweep) ------------------------------
+# --- catalog-wide sweep: chapter 2's hardware-dependent headlines for any accelerator ----------
 def _drain_s(acc) -> float:
     return acc.hbm_capacity / acc.hbm_bandwidth
 

@@ -26,7 +26,7 @@ UNITS: dict[str, tuple[str, float]] = {
     # plain counts (chips, layers, heads, experts, dimensions, tokens)
     "count": ("count", 1), "thousand": ("count", 1e3), "million": ("count", 1e6),
     "billion": ("count", 1e9), "trillion": ("count", 1e12),
-    "tokens": ("count", 1),
+    "tokens": ("count", 1), "quadrillion": ("count", 1e15),
     # time
     "year": ("year", 1), "s": ("s", 1), "ms": ("s", 1e-3), "h": ("s", 3600),
     "us": ("s", 1e-6), "ns": ("s", 1e-9), "min": ("s", 60), "day": ("s", 86400),
@@ -39,6 +39,8 @@ UNITS: dict[str, tuple[str, float]] = {
     # prices
     "USD/Mtok": ("USD/token", 1e-6),
     "USD/Mtok/h": ("USD/token/s", 1e-6 / 3600),
+    # rates of events (decode steps, tokens, requests per second)
+    "tokens/s": ("1/s", 1), "1/s": ("1/s", 1),
     # dimensionless
     "ratio": ("ratio", 1),
 }

@@ -31,7 +31,7 @@ UNITS: dict[str, tuple[str, float]] = {
     "year": ("year", 1), "s": ("s", 1), "ms": ("s", 1e-3), "h": ("s", 3600),
     "us": ("s", 1e-6), "ns": ("s", 1e-9), "min": ("s", 60), "day": ("s", 86400),
     # amounts of arithmetic (training budgets, regulatory thresholds)
-    "FLOP": ("flop", 1),
+    "FLOP": ("flop", 1), "TFLOP": ("flop", 1e12), "PFLOP": ("flop", 1e15),
     # money
     "USD": ("USD", 1),
     # power
@@ -40,7 +40,7 @@ UNITS: dict[str, tuple[str, float]] = {
     "USD/Mtok": ("USD/token", 1e-6),
     "USD/Mtok/h": ("USD/token/s", 1e-6 / 3600),
     # dimensionless
-    "ratio": ("ratio", 1),
+    "ratio": ("ratio", 1), "percent": ("ratio", 0.01),
 }
 
 

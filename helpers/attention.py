@@ -18,8 +18,6 @@ literal count of the multiply-adds done by a tiny numpy attention.
 """
 from __future__ import annotations
 
-import math
-
 import sympy as sp
 
 from . import formulas as _f
@@ -207,7 +205,28 @@ def dsa_indexer_crossover_time(acc) -> float:
         mla_pair_flops(m), m.index_topk, indexer_pair_flops(m), precision_speedup(acc))
 
 
+def kv_read_over_compute(acc, context) -> float:
+    """DeepSeek-V3.2 decode on ``acc``: time to read one sequence's BF16 MLA cache of ``context``
+    tokens over the time of the weights' arithmetic for one token (chapter 1's roofline terms,
+    t_kv / t_compute with B = 1; the batch cancels)."""
+    from . import catalog
+    m = catalog.lookup("models", "deepseek_v3_2")
+    ratio = (_f.t_kv / _f.t_compute).subs({
+        _f.L: context, _f.b_kv: _f.kv_bytes_per_token(m, 2), _f.W: acc.hbm_bandwidth,
+        _f.N_act: m.active_params, _f.F: acc.bf16_dense_flops})
+    return float(ratio)
+
+
+def _kv_read_over_compute_at_plateau(acc) -> float:
+    return kv_read_over_compute(acc, _report_entries()["context_plateau"].plateau_high)
+
+
 SWEEP = {
+    "kv_read_over_compute_at_plateau": (
+        "ratio", "DeepSeek-V3.2 BF16 MLA cache read time / weight arithmetic time per generated "
+        "token at the 200K plateau", _kv_read_over_compute_at_plateau),
+    "fa2_peak_fraction_fp8": ("fraction", "SubQ dense FLOPs at 1M / FA2 time / dense FP8 peak",
+                              lambda acc: fa2_peak_fraction(acc) / precision_speedup(acc)),
     "fa2_peak_fraction": ("fraction", "SubQ dense FLOPs at 1M / FA2 time / dense BF16 peak",
                           fa2_peak_fraction),
     "ssa_peak_fraction": ("fraction", "SubQ SSA FLOPs at 1M / SSA time / dense BF16 peak",

@@ -253,6 +253,9 @@ def test_results_match_the_catalog(results, cat):
         "subq_implied_width_fwd_bwd_causal": 2 ** round(math.log2(t1m.dense_flops / (7 * t1m.context**2))),
         "rp19_dsa_context_ceiling_tokens": (plateau - ds.index_topk) * entry / ds.index_head_dim,
         "rp19_sqrt_context_ceiling_tokens": (plateau - ds.index_topk) ** 2,
+        "h100_kv_read_over_compute_at_plateau": (plateau * f.kv_bytes_per_token(ds, 2) / h100.hbm_bandwidth)
+                                                / (2 * ds.active_params / h100.bf16_dense_flops),
+        "h100_fa2_peak_fraction_fp8": t1m.dense_flops / lat.fa2_time / h100.fp8_dense_flops,
     }
     for name, value in expected.items():
         assert results[name]["value"] == pytest.approx(value, rel=1e-12), name

@@ -236,4 +236,4 @@ SWEEP = {
         "attention's", dsa_indexer_crossover_time),
 }
 
-__all__ = [name for name in dir() if not name.startswith("_") and name not in ("math", "sp")]
+__all__ = [name for name in dir() if not name.startswith("_") and name not in ("annotations", "sp")]

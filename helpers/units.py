@@ -31,7 +31,7 @@ UNITS: dict[str, tuple[str, float]] = {
     "year": ("year", 1), "s": ("s", 1), "ms": ("s", 1e-3), "h": ("s", 3600),
     "us": ("s", 1e-6), "ns": ("s", 1e-9), "min": ("s", 60), "day": ("s", 86400),
     # amounts of arithmetic (training budgets, regulatory thresholds)
-    "FLOP": ("flop", 1),
+    "FLOP": ("flop", 1), "TFLOP": ("flop", 1e12), "PFLOP": ("flop", 1e15),
     # money
     "USD": ("USD", 1),
     # power
@@ -42,7 +42,7 @@ UNITS: dict[str, tuple[str, float]] = {
     # rates of events (decode steps, tokens, requests per second)
     "tokens/s": ("1/s", 1), "1/s": ("1/s", 1),
     # dimensionless
-    "ratio": ("ratio", 1),
+    "ratio": ("ratio", 1), "percent": ("ratio", 0.01),
 }
 
 

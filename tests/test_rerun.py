@@ -63,6 +63,7 @@ def test_default_rerun_reproduces_every_committed_result_and_verdict(tmp_path_fa
     out = tmp_path_factory.mktemp("default")
     proc = _execute("--out", str(out))
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    # only this chapter was re-run: compare with its own committed results and verdicts
     assert read_results(out) == {k: v for k, v in committed.items() if v["chapter"] == CHAPTER}
     assert read_claims(out) == {k: v for k, v in read_claims().items() if v["chapter"] == CHAPTER}
 

@@ -1,0 +1,239 @@
+"""Attention FLOP conventions and per-mechanism cost models (chapter 5).
+
+Conventions (stated once):
+* A multiply-add is 2 FLOPs, as in ``helpers.formulas`` and FlashAttention's benchmark.
+* One attended (query, key) pair costs ``pair_flops = 2 h (d_qk + d_v)``: a dot product over
+  ``d_qk`` for the score and a weighted sum over ``d_v`` for the output, in each of ``h`` heads.
+  MHA/GQA: ``d_qk = d_v = d`` gives ``4 h d`` (FlashAttention's count). MLA in absorbed form
+  (DeepSeek decode): ``d_qk = kv_lora_rank + qk_rope_head_dim``, ``d_v = kv_lora_rank``.
+  Softmax, scaling and masking are not counted (O(n^2 h), no d factor).
+* Causal attention: query ``i`` (1-based) sees keys ``1..i``. The exact pair count is
+  ``n(n+1)/2``; FlashAttention and most reports use the leading term ``n^2/2``.
+* Forward only unless a name says otherwise; FlashAttention counts the backward pass as 2.5x
+  the forward (five matmuls of the same size instead of two), so forward+backward is 3.5x.
+
+Every cost model is per layer, for a sequence of ``n`` tokens processed at once (prefill or one
+training step), as a function of ``n``. ``tests/test_attention.py`` checks each one against a
+literal count of the multiply-adds done by a tiny numpy attention.
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from . import formulas as _f
+
+# --- symbols ----------------------------------------------------------------------------------
+n = sp.Symbol("n", positive=True)              # context length (tokens in the sequence)
+h = sp.Symbol("h", positive=True)              # query heads
+d = sp.Symbol("d", positive=True)              # head dimension (MHA/GQA)
+d_qk = sp.Symbol(r"d_{qk}", positive=True)     # width of one score dot product
+d_v = sp.Symbol(r"d_v", positive=True)         # width of one value sum
+P = sp.Symbol("P", positive=True)              # FLOPs per attended (query, key) pair
+k = sp.Symbol("k", positive=True)              # keys attended per query (top-k budget)
+w = sp.Symbol("w", positive=True)              # sliding-window length
+c_sel = sp.Symbol(r"c_\mathrm{sel}", positive=True)   # linear selector FLOPs per token
+P_I = sp.Symbol(r"P_I", positive=True)         # indexer FLOPs per scored (query, key) pair
+H_I = sp.Symbol(r"H_I", positive=True)         # indexer heads
+d_I = sp.Symbol(r"d_I", positive=True)         # indexer head dim
+c_lin = sp.Symbol(r"c_\mathrm{lin}", positive=True)   # linear-attention FLOPs per token
+phi = sp.Symbol(r"\phi", positive=True)        # fraction of layers that are dense (hybrids)
+alpha = sp.Symbol(r"\alpha", positive=True)    # quadratic coefficient of a fitted cost
+beta = sp.Symbol(r"\beta", positive=True)      # linear coefficient of a fitted cost
+gamma = sp.Symbol(r"\gamma", positive=True)    # per-token cost of the attention a selector feeds
+r_prec = sp.Symbol(r"r", positive=True)        # speed of the indexer's arithmetic / attention's
+t_dense = sp.Symbol(r"t_\mathrm{dense}", positive=True)
+t_sparse = sp.Symbol(r"t_\mathrm{sparse}", positive=True)
+n_ref = sp.Symbol(r"n_\mathrm{ref}", positive=True)
+L0 = sp.Symbol(r"L_0", positive=True)          # context a dense cache affords (the plateau)
+rho = sp.Symbol(r"\rho", positive=True)        # selector bytes per token / attention bytes
+
+# --- conventions ------------------------------------------------------------------------------
+qk_flops = 2 * n * n * h * d                   # S = Q K^T: n x n scores, each a d-long dot product
+av_flops = 2 * n * n * h * d                   # O = softmax(S) V
+FA_BWD_OVER_FWD = sp.Rational(5, 2)            # FlashAttention benchmark: bwd = 2.5 x fwd
+fa_forward = (qk_flops + av_flops)             # non-causal forward: 4 n^2 h d
+
+
+def fa_flops(causal: bool = True, mode: str = "fwd") -> sp.Expr:
+    """FlashAttention's benchmark count: 4 n^2 h d, halved if causal; bwd 2.5x, fwd_bwd 3.5x."""
+    base = fa_forward / (2 if causal else 1)
+    return {"fwd": base, "bwd": FA_BWD_OVER_FWD * base, "fwd_bwd": (1 + FA_BWD_OVER_FWD) * base}[mode]
+
+
+pair_flops = 2 * h * (d_qk + d_v)              # one attended (query, key) pair, all heads
+
+
+def mla_pair_flops(model) -> float:
+    """FLOPs per attended pair in one layer of an MLA (absorbed) or GQA model, forward:
+    ``helpers.formulas.attention_flops_per_context_token`` divided by the number of layers."""
+    return _f.attention_flops_per_context_token(model) / model.n_layers
+
+
+def indexer_pair_flops(model) -> float:
+    """DeepSeek-V3.2 lightning indexer: each query's ``index_n_heads`` heads dot a shared
+    ``index_head_dim`` key per scored token (2 FLOPs per multiply-add). The per-head ReLU and
+    weighting (2 x heads more) is a correction of 1/index_head_dim and is left out."""
+    return 2 * model.index_n_heads * model.index_head_dim
+
+
+# --- exact pair counts --------------------------------------------------------------------------
+def causal_pairs(n_tokens):
+    """Exact (query, key) pairs of causal attention: query i sees i keys, sum = n(n+1)/2."""
+    return n_tokens * (n_tokens + 1) / 2
+
+
+def capped_pairs(n_tokens, cap):
+    """Pairs when query i sees min(i, cap) keys (a window of ``cap``, or top-``cap`` of the
+    causal prefix): n(n+1)/2 while n <= cap, then cap*n - cap(cap-1)/2."""
+    if n_tokens <= cap:
+        return causal_pairs(n_tokens)
+    return cap * n_tokens - cap * (cap - 1) / 2
+
+
+# symbolic leading-order forms (n >> k, w): what the chapter derives on the page
+dense_cost = P * n**2 / 2
+window_cost = P * w * n
+topk_linear_cost = P * k * n + c_sel * n
+topk_quadratic_cost = P * k * n + P_I * n**2 / 2
+linear_attention_cost = c_lin * n
+hybrid_cost = phi * dense_cost + (1 - phi) * linear_attention_cost
+
+
+# --- numeric cost models (exact pair counts) --------------------------------------------------------
+def dense(n_tokens, pair):
+    """Causal dense attention, forward."""
+    return pair * causal_pairs(n_tokens)
+
+
+def sliding_window(n_tokens, pair, window):
+    """Each query attends to its last ``window`` tokens (itself included)."""
+    return pair * capped_pairs(n_tokens, window)
+
+
+def topk_linear_selector(n_tokens, pair, topk, selector_per_token):
+    """Top-k sparse attention fed by a selector whose cost is linear in n (fixed per token)."""
+    return pair * capped_pairs(n_tokens, topk) + selector_per_token * n_tokens
+
+
+def topk_quadratic_selector(n_tokens, pair, topk, index_pair):
+    """Top-k sparse attention fed by an indexer that scores every earlier token (DSA):
+    returns (indexer FLOPs, attention FLOPs)."""
+    return index_pair * causal_pairs(n_tokens), pair * capped_pairs(n_tokens, topk)
+
+
+def linear_attention_per_token(heads, d_key, d_value):
+    """State-space / linear attention: per token, per head, update a d_key x d_value state
+    (S += k v^T) and read it (q^T S): two d_key x d_value multiply-add blocks."""
+    return 4 * heads * d_key * d_value
+
+
+def linear_attention(n_tokens, heads, d_key, d_value):
+    return linear_attention_per_token(heads, d_key, d_value) * n_tokens
+
+
+def hybrid(n_tokens, dense_fraction, dense_layer, other_layer):
+    """Average per-layer cost when ``dense_fraction`` of the layers are dense."""
+    return dense_fraction * dense_layer(n_tokens) + (1 - dense_fraction) * other_layer(n_tokens)
+
+
+# --- closed forms -----------------------------------------------------------------------------
+def _positive_root(expr_left, expr_right) -> sp.Expr:
+    sols = [s for s in sp.solve(sp.Eq(expr_left, expr_right), n) if s != 0]
+    (sol,) = sols
+    return sp.simplify(sol)
+
+
+# FLOP parity of dense and top-k attention (leading order): n = 2k
+flop_parity_topk = _positive_root(dense_cost, P * k * n)
+# indexer (quadratic) = the sparse attention it feeds, leading order: n = 2 k P / P_I
+indexer_crossover = _positive_root(P_I * n**2 / 2, P * k * n)
+# a fitted indexer alpha n^2 + beta n against attention gamma n: n = (gamma - beta) / alpha
+indexer_crossover_fitted = _positive_root(alpha * n**2 + beta * n, gamma * n)
+# the same crossover in time when the indexer's arithmetic runs r times faster (FP8 vs BF16)
+indexer_crossover_time = _positive_root(P_I * n**2 / 2 / r_prec, P * k * n)
+# hybrid: length beyond which the dense layers' share exceeds the linear layers'
+hybrid_dominance = _positive_root(phi * dense_cost, (1 - phi) * c_lin * n)
+# wall-clock parity if dense time grows as n^2 and sparse time as n from one measured pair
+time_parity = _positive_root(t_dense * (n / n_ref) ** 2, t_sparse * (n / n_ref))
+# the context a selector that reads rho bytes per token plus k full entries affords for the
+# bytes a dense cache reads at L0: rho n + k = L0 (linear selector)
+linear_selector_ceiling = _positive_root(rho * n + k, L0)
+# the same with reads that grow as sqrt(n): rho sqrt(n) + k = L0
+sqrt_selector_ceiling = _positive_root(rho * sp.sqrt(n) + k, L0)
+
+
+def lam(expr: sp.Expr, *symbols: sp.Symbol):
+    return sp.lambdify(symbols, expr, "math")
+
+
+# --- hardware-dependent headlines for the catalog-wide sweep -----------------------------------------
+def _report_entries():
+    from . import catalog
+    return catalog.load("attention_reports")
+
+
+def _fa2_flops_1m() -> float:
+    """The SubQ table's dense FLOPs at 1M tokens (per layer), as reported."""
+    return _report_entries()["subq_table1_1m"].dense_flops
+
+
+def _latency():
+    return _report_entries()["subq_latency_1m"]
+
+
+def fa2_peak_fraction(acc) -> float:
+    """Share of ``acc``'s dense BF16 peak that the report's dense FLOPs at 1M, done in the
+    report's FlashAttention-2 time, would need (above 1: the count and the time disagree)."""
+    return _fa2_flops_1m() / _latency().fa2_time / acc.bf16_dense_flops
+
+
+def ssa_peak_fraction(acc) -> float:
+    e = _report_entries()["subq_table1_1m"]
+    return e.ssa_flops / _latency().ssa_time / acc.bf16_dense_flops
+
+
+def precision_speedup(acc) -> float:
+    """FP8 over BF16 dense FLOP/s (1 where the part has no FP8 arithmetic)."""
+    return acc.fp8_dense_flops / acc.bf16_dense_flops if acc.has("fp8_dense_flops") else 1.0
+
+
+def dsa_indexer_crossover_time(acc) -> float:
+    """DeepSeek-V3.2: context where the FP8 indexer takes as long as the BF16 sparse attention."""
+    from . import catalog
+    m = catalog.lookup("models", "deepseek_v3_2")
+    return lam(indexer_crossover_time, P, k, P_I, r_prec)(
+        mla_pair_flops(m), m.index_topk, indexer_pair_flops(m), precision_speedup(acc))
+
+
+def kv_read_over_compute(acc, context) -> float:
+    """DeepSeek-V3.2 decode on ``acc``: time to read one sequence's BF16 MLA cache of ``context``
+    tokens over the time of the weights' arithmetic for one token (chapter 1's roofline terms,
+    t_kv / t_compute with B = 1; the batch cancels)."""
+    from . import catalog
+    m = catalog.lookup("models", "deepseek_v3_2")
+    ratio = (_f.t_kv / _f.t_compute).subs({
+        _f.L: context, _f.b_kv: _f.kv_bytes_per_token(m, 2), _f.W: acc.hbm_bandwidth,
+        _f.N_act: m.active_params, _f.F: acc.bf16_dense_flops})
+    return float(ratio)
+
+
+def _kv_read_over_compute_at_plateau(acc) -> float:
+    return kv_read_over_compute(acc, _report_entries()["context_plateau"].plateau_high)
+
+
+SWEEP = {
+    "kv_read_over_compute_at_plateau": (
+        "ratio", "DeepSeek-V3.2 BF16 MLA cache read time / weight arithmetic time per generated "
+        "token at the 200K plateau", _kv_read_over_compute_at_plateau),
+    "fa2_peak_fraction_fp8": ("fraction", "SubQ dense FLOPs at 1M / FA2 time / dense FP8 peak",
+                              lambda acc: fa2_peak_fraction(acc) / precision_speedup(acc)),
+    "fa2_peak_fraction": ("fraction", "SubQ dense FLOPs at 1M / FA2 time / dense BF16 peak",
+                          fa2_peak_fraction),
+    "ssa_peak_fraction": ("fraction", "SubQ SSA FLOPs at 1M / SSA time / dense BF16 peak",
+                          ssa_peak_fraction),
+    "dsa_indexer_crossover_tokens_time_fp8": (
+        "tokens", "DeepSeek-V3.2: context where the FP8 indexer's time equals the BF16 sparse "
+        "attention's", dsa_indexer_crossover_time),
+}
+
+__all__ = [name for name in dir() if not name.startswith("_") and name not in ("annotations", "sp")]

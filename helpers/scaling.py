@@ -143,7 +143,7 @@ def inference_aware_optimum(subs: dict, target_loss: float, inference_tokens: fl
 
 # --- the sweep (hardware-dependent headlines) ----------------------------------------------
 
-def _gpu_hours_same_mfu(run_key: str, model_key: str):
+def _gpu_hours_same_mfu(run_key: str):
     """Accelerator-hours that ``acc`` would need for a Llama run at the MFU its published
     H100 hours imply: the H100 hours scaled by the ratio of dense BF16 peaks."""
     def fn(acc: catalog.Entry) -> float:
@@ -156,10 +156,10 @@ def _gpu_hours_same_mfu(run_key: str, model_key: str):
 SWEEP = {
     "llama3_405b_gpu_hours_same_mfu": (
         "GPU-h", "accelerator-hours for Llama 3.1 405B pre-training at the MFU its H100 hours imply",
-        _gpu_hours_same_mfu("llama3_405b", "llama3_405b")),
+        _gpu_hours_same_mfu("llama3_405b")),
     "llama3_8b_gpu_hours_same_mfu": (
         "GPU-h", "accelerator-hours for Llama 3 8B pre-training at the MFU its H100 hours imply",
-        _gpu_hours_same_mfu("llama3_8b", "llama3_8b")),
+        _gpu_hours_same_mfu("llama3_8b")),
 }
 
 __all__ = ["N", "D", "C", "E", "A", "B", "alpha", "beta", "D_inf", "D_rl", "c_rl", "eta", "r",

@@ -158,3 +158,25 @@ def test_claims_have_values_and_verdicts_in_the_book_s_form():
         if c["verdict"] != "holds":
             assert c["caveat"], cid
     assert "not identified" in recorded["MISC-1"]["caveat"]
+
+
+def test_rerun_on_b200_changes_only_the_accelerator_twins(tmp_path, results):
+    """A papermill re-run for the B200 rescales the GPU-hours at the same MFU by the ratio of
+    dense BF16 peaks and leaves every h100_ result and every hardware-free result alone."""
+    from helpers.results import read_results
+    out = tmp_path / "b200"
+    proc = subprocess.run([sys.executable, "-m", "helpers", "execute", CHAPTER, "--accelerator",
+                           "b200", "--out", str(out)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rerun = read_results(out)
+    h100 = catalog.lookup("accelerators", "h100")
+    b200 = catalog.lookup("accelerators", "b200")
+    twins = {"llama3_405b_gpu_hours_same_mfu", "llama3_8b_gpu_hours_same_mfu"}
+    for name in twins:
+        assert rerun[name]["value"] == pytest.approx(
+            results[name]["value"] * h100.bf16_dense_flops / b200.bf16_dense_flops, rel=1e-12)
+        assert rerun[name]["accelerator"] == "b200"
+    for name, r in results.items():
+        if r["chapter"] == CHAPTER and name not in twins:
+            assert rerun[name]["value"] == r["value"], name

@@ -163,7 +163,7 @@ SWEEP = {
 }
 
 __all__ = ["N", "D", "C", "E", "A", "B", "alpha", "beta", "D_inf", "D_rl", "c_rl", "eta", "r",
-           "tau", "loss", "train_flops", "inference_flops", "rl_flops", "N_opt", "D_opt",
-           "tokens_per_param_opt", "gamma", "data_for_cost_ratio", "inference_aware_condition",
-           "mfu", "fit", "evaluate", "loss_fn", "numeric_min_on_grid", "inference_aware_optimum",
-           "SWEEP", "SYMBOL_MEANING", "math"]
+           "tau", "G_hours", "F_peak", "loss", "train_flops", "inference_flops", "rl_flops",
+           "N_opt", "D_opt", "tokens_per_param_opt", "gamma", "data_for_cost_ratio",
+           "inference_aware_condition", "mfu", "fit", "evaluate", "loss_fn",
+           "numeric_min_on_grid", "inference_aware_optimum", "SWEEP", "SYMBOL_MEANING"]

@@ -180,3 +180,7 @@ def test_rerun_on_b200_changes_only_the_accelerator_twins(tmp_path, results):
     for name, r in results.items():
         if r["chapter"] == CHAPTER and name not in twins:
             assert rerun[name]["value"] == r["value"], name
+
+
+def test_scaling_module_exports_exist():
+    assert all(hasattr(S, name) for name in S.__all__)

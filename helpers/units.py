@@ -30,6 +30,12 @@ UNITS: dict[str, tuple[str, float]] = {
     # time
     "year": ("year", 1), "s": ("s", 1), "ms": ("s", 1e-3), "h": ("s", 3600),
     "us": ("s", 1e-6), "ns": ("s", 1e-9), "min": ("s", 60), "day": ("s", 86400),
+    "month": ("s", 365.2425 * 86400 / 12),   # a mean Gregorian month, 30.44 days
+    # accelerator time (a training run's "GPU-hours": chips x hours)
+    "GPU-h": ("accelerator-s", 3600), "million GPU-h": ("accelerator-s", 3.6e9),
+    # token rates (serving throughput)
+    "tokens/s": ("count/s", 1), "million tokens/s": ("count/s", 1e6),
+    "trillion tokens/month": ("count/s", 1e12 / (365.2425 * 86400 / 12)),
     # amounts of arithmetic (training budgets, regulatory thresholds)
     "FLOP": ("flop", 1), "TFLOP": ("flop", 1e12), "PFLOP": ("flop", 1e15),
     # money

@@ -1,0 +1,169 @@
+"""Scaling laws and the lifecycle compute budget (chapter 3, "100x over-training").
+
+Conventions (stated once, used everywhere in the chapter):
+* Training costs 6 FLOPs per parameter per token (forward 2, backward 4); serving costs 2 (a
+  forward pass). ``N`` is the number of parameters a token touches (active parameters for an MoE).
+* Losses are the Chinchilla parametric form ``L(N, D) = E + A/N^alpha + B/D^beta`` in nats per
+  token, with constants from ``helpers/catalogs/scaling_laws.yaml``.
+* The symbol ``B`` here is the data coefficient of the loss law, not chapter 1's decode batch;
+  no expression uses both.
+
+Everything symbolic is a plain SymPy expression so that a chapter can derive it on the page and
+assert that its derivation equals the one here.
+"""
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+from . import catalog
+
+# --- symbols -------------------------------------------------------------------------------
+N = sp.Symbol("N", positive=True)                        # parameters (active, for an MoE)
+D = sp.Symbol("D", positive=True)                        # pre-training tokens
+C = sp.Symbol("C", positive=True)                        # pre-training compute, FLOPs
+E = sp.Symbol("E", positive=True)                        # irreducible loss
+A = sp.Symbol("A", positive=True)                        # parameter-term coefficient
+B = sp.Symbol("B", positive=True)                        # data-term coefficient
+alpha = sp.Symbol(r"\alpha", positive=True)              # parameter exponent
+beta = sp.Symbol(r"\beta", positive=True)                # data exponent
+D_inf = sp.Symbol(r"D_\mathrm{inf}", positive=True)      # lifetime inference tokens
+D_rl = sp.Symbol(r"D_\mathrm{RL}", positive=True)        # RL tokens
+c_rl = sp.Symbol(r"c_\mathrm{RL}", positive=True)        # RL FLOPs per parameter per token
+eta = sp.Symbol(r"\eta", positive=True)                  # RL efficiency (useful / spent)
+r = sp.Symbol("r", positive=True)                        # inference compute / training compute
+tau = sp.Symbol(r"\tau", positive=True)                  # token efficiency of a new model
+G_hours = sp.Symbol(r"H_\mathrm{GPU}", positive=True)    # accelerator-seconds of a run
+F_peak = sp.Symbol("F", positive=True)                   # peak dense FLOP/s per accelerator
+
+SYMBOL_MEANING = {
+    N: "parameters a token touches (active parameters)",
+    D: "pre-training tokens",
+    C: "pre-training compute, FLOPs (C = 6ND)",
+    E: "irreducible loss, nats/token",
+    A: "coefficient of the parameter term",
+    B: "coefficient of the data term",
+    alpha: "parameter exponent",
+    beta: "data exponent",
+    D_inf: "tokens served over the model's lifetime (input and output)",
+    D_rl: "tokens generated and trained on in RL",
+    c_rl: "RL FLOPs per parameter per RL token (2 to 6)",
+    eta: "RL efficiency: useful FLOPs / FLOPs spent",
+    r: "lifetime inference compute / pre-training compute",
+    tau: "token efficiency: tokens an old model needs / tokens a new one needs",
+    G_hours: "accelerator-seconds a run took (GPU-hours x 3600)",
+    F_peak: "peak dense FLOP/s of one accelerator",
+}
+
+FIT_SYMBOLS = {"e_irreducible": E, "a_params": A, "b_data": B, "alpha": alpha, "beta": beta}
+
+# --- the Chinchilla loss law ---------------------------------------------------------------
+loss = E + A / N**alpha + B / D**beta
+train_flops = 6 * N * D
+inference_flops = 2 * N * D_inf
+rl_flops = c_rl * N * D_rl / eta
+
+# Compute-optimal allocation under C = 6ND (minimise loss along the budget line):
+# alpha A N^-alpha = beta B D^-beta, i.e. each term's elasticity is equal.
+_G = (alpha * A / (beta * B)) ** (1 / (alpha + beta))
+N_opt = _G * (C / 6) ** (beta / (alpha + beta))
+D_opt = (C / 6) ** (alpha / (alpha + beta)) / _G
+tokens_per_param_opt = D_opt / N_opt
+# Reducible loss along the optimal path falls as C^-gamma.
+gamma = alpha * beta / (alpha + beta)
+
+
+def data_for_cost_ratio(ratio=r) -> sp.Expr:
+    """Training tokens on the inference-aware optimal path for a model of N parameters whose
+    lifetime inference compute is ``ratio`` times its training compute. The first-order
+    condition of min 6ND + 2N D_inf at fixed loss is alpha A N^-alpha = (1 + r) beta B D^-beta
+    with r = D_inf / (3D); ratio = 0 is the compute-optimal (Chinchilla) condition."""
+    return ((1 + ratio) * beta * B * N**alpha / (alpha * A)) ** (1 / beta)
+
+
+def inference_aware_condition() -> sp.Expr:
+    """alpha A N^-alpha - (1 + D_inf/(3D)) beta B D^-beta: zero on the inference-aware path."""
+    return alpha * A * N**-alpha - (1 + D_inf / (3 * D)) * beta * B * D**-beta
+
+
+def mfu(flops, accelerator_seconds, peak_flops):
+    """Model FLOPs utilisation: useful FLOPs / (accelerator-seconds x peak FLOP/s)."""
+    return flops / (accelerator_seconds * peak_flops)
+
+
+# --- numbers from the catalog --------------------------------------------------------------
+
+def fit(key: str, precise: bool = False) -> dict[sp.Symbol, float]:
+    """The loss-law constants of one fit in ``scaling_laws.yaml`` as a SymPy substitution.
+    ``precise`` takes a field's first alternative where it has one (Hoffmann's unrounded
+    constants)."""
+    e = catalog.load("scaling_laws")[key]
+    out = {}
+    for name, sym in FIT_SYMBOLS.items():
+        fld = e.fields[name]
+        out[sym] = fld.alternatives[0].si if precise and fld.alternatives else fld.si
+    return out
+
+
+def evaluate(expr: sp.Expr, subs: dict) -> float:
+    return float(expr.subs(subs))
+
+
+def loss_fn(subs: dict):
+    """L(N, D) as a numpy function for one fit."""
+    return sp.lambdify((N, D), loss.subs(subs), "numpy")
+
+
+def numeric_min_on_grid(f, lo: float, hi: float, rounds: int = 6, points: int = 2001) -> float:
+    """Minimise a smooth one-dimensional f on [lo, hi] (log-spaced grid, zoomed ``rounds``
+    times). Independent of any derivative, so tests can check the calculus against it."""
+    for _ in range(rounds):
+        xs = np.geomspace(lo, hi, points)
+        i = int(np.argmin(f(xs)))
+        lo, hi = xs[max(i - 2, 0)], xs[min(i + 2, points - 1)]
+    return float(xs[i])
+
+
+def inference_aware_optimum(subs: dict, target_loss: float, inference_tokens: float,
+                            n_lo: float = 1e8, n_hi: float = 1e13) -> tuple[float, float]:
+    """(N, D) minimising 6ND + 2N D_inf subject to L(N, D) = target_loss, found numerically:
+    for each N the loss target fixes D, and the total is minimised on a grid in N."""
+    e, a, b, al, be = (subs[s] for s in (E, A, B, alpha, beta))
+
+    def tokens(n):
+        gap = target_loss - e - a / n**al
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(gap > 0, (b / np.where(gap > 0, gap, 1.0)) ** (1 / be), np.inf)
+
+    n_min = (a / (target_loss - e)) ** (1 / al)          # below this no D reaches the target
+    total = lambda n: 6 * n * tokens(n) + 2 * n * inference_tokens
+    n = numeric_min_on_grid(total, max(n_lo, n_min * (1 + 1e-9)), n_hi)
+    return n, float(tokens(n))
+
+
+# --- the sweep (hardware-dependent headlines) ----------------------------------------------
+
+def _gpu_hours_same_mfu(run_key: str):
+    """Accelerator-hours that ``acc`` would need for a Llama run at the MFU its published
+    H100 hours imply: the H100 hours scaled by the ratio of dense BF16 peaks."""
+    def fn(acc: catalog.Entry) -> float:
+        h100 = catalog.lookup("accelerators", "h100")
+        run = catalog.load("training_runs")[run_key]
+        return run.gpu_hours / 3600 * h100.bf16_dense_flops / acc.bf16_dense_flops
+    return fn
+
+
+SWEEP = {
+    "llama3_405b_gpu_hours_same_mfu": (
+        "GPU-h", "accelerator-hours for Llama 3.1 405B pre-training at the MFU its H100 hours imply",
+        _gpu_hours_same_mfu("llama3_405b")),
+    "llama3_8b_gpu_hours_same_mfu": (
+        "GPU-h", "accelerator-hours for Llama 3 8B pre-training at the MFU its H100 hours imply",
+        _gpu_hours_same_mfu("llama3_8b")),
+}
+
+__all__ = ["N", "D", "C", "E", "A", "B", "alpha", "beta", "D_inf", "D_rl", "c_rl", "eta", "r",
+           "tau", "G_hours", "F_peak", "loss", "train_flops", "inference_flops", "rl_flops",
+           "N_opt", "D_opt", "tokens_per_param_opt", "gamma", "data_for_cost_ratio",
+           "inference_aware_condition", "mfu", "fit", "evaluate", "loss_fn",
+           "numeric_min_on_grid", "inference_aware_optimum", "SWEEP", "SYMBOL_MEANING"]

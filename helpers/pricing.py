@@ -163,17 +163,44 @@ def kv_stored_bytes_per_token(model, bytes_per_element: float, key_bytes: float 
     return n * (layer + kv_index_bytes_per_layer(model, key_bytes, scale_bytes))
 
 
+def kv_read_threshold(model) -> float:
+    """Context below which a windowed or top-k cache still reads every token (0 for dense)."""
+    if model.has("index_topk"):
+        return model.index_topk
+    if model.has("n_sliding_layers"):
+        return model.sliding_window
+    return 0.0
+
+
+def kv_read_bytes(model, context, bytes_per_element: float, key_bytes: float = 1.0,
+                  scale_bytes: float = 0.0):
+    """Cache bytes one generated token reads at ``context`` (a number or a numpy array).
+
+    Above the window / top-k threshold: ``grow * L + fixed``; below it every layer still reads
+    every token, ``L * (grow + fixed / threshold)``. The two pieces meet at the threshold."""
+    import numpy as np
+
+    grow, fixed = kv_read_terms(model, bytes_per_element, key_bytes, scale_bytes)
+    thr = kv_read_threshold(model)
+    ctx = np.asarray(context, dtype=float)
+    if thr == 0:
+        out = grow * ctx
+    else:
+        out = np.where(ctx >= thr, grow * ctx + fixed, ctx * (grow + fixed / thr))
+    return out if out.ndim else float(out)
+
+
 def crossover_context(model, accelerator, bytes_per_element: float = 2.0, flops=None,
                       key_bytes: float = 1.0, scale_bytes: float = 0.0) -> float:
     """Context at which the cache bytes one token reads take as long as its weight arithmetic
-    (``2 N_act`` FLOPs at dense BF16 unless ``flops`` is given): grow L + fixed = 2 N_act W / F.
-    Returns 0 when the fixed part alone already takes longer than the arithmetic (KV reads lead
-    at every context)."""
+    (``2 N_act`` FLOPs at dense BF16 unless ``flops`` is given): solves
+    ``kv_read_bytes(L) = 2 N_act W / F`` on whichever piece of the read the answer falls on."""
     F = accelerator.bf16_dense_flops if flops is None else flops
     grow, fixed = kv_read_terms(model, bytes_per_element, key_bytes, scale_bytes)
+    thr = kv_read_threshold(model)
     budget = 2 * model.active_params * accelerator.hbm_bandwidth / F
-    if fixed >= budget:
-        return 0.0
+    if thr and grow * thr + fixed >= budget:       # crosses before the window / top-k binds
+        return budget / (grow + fixed / thr)
     return (budget - fixed) / grow
 
 

@@ -233,3 +233,27 @@ def test_claims_rp15_to_rp18_have_verdicts_in_the_book_s_form():
             assert c["caveat"], cid
         assert claims.get(cid).values, f"{cid} has no claimed values in claims.yaml"
     assert ledger["RP-18"]["verdict"] == ratio_verdict(claims.get("RP-18").value("ttl_long"), disk)
+
+
+# --- a re-run on a TPU changes exactly the run's hardware-dependent results ------------------
+@pytest.fixture(scope="module")
+def v6e_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ch4_v6e")
+    proc = subprocess.run([sys.executable, "-m", "helpers", "execute", CHAPTER, "--accelerator",
+                           "tpu_v6e", "--out", str(out)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return read_results(out)
+
+
+def test_tpu_rerun_moves_run_results_and_keeps_named_ones(v6e_run):
+    committed = {k: v for k, v in read_results().items() if v["chapter"] == CHAPTER}
+    v6e, h100 = catalog.accelerators()["tpu_v6e"], catalog.accelerators()["h100"]
+    scale = (v6e.hbm_bandwidth / v6e.bf16_dense_flops) / (h100.hbm_bandwidth / h100.bf16_dense_flops)
+    for name in ("kv_bytes_per_token_price_step", "kv_crossover_context_llama3_70b"):
+        assert v6e_run[name]["value"] == pytest.approx(committed[name]["value"] * scale, rel=1e-12)
+        assert v6e_run[name]["accelerator"] == "tpu_v6e"
+    assert v6e_run["drain_seconds_hbm"]["value"] == pytest.approx(v6e.hbm_capacity / v6e.hbm_bandwidth)
+    for name, r in committed.items():
+        if name.split("_")[0] in catalog.accelerators() or r["accelerator"] is None:
+            assert v6e_run[name]["value"] == r["value"], name

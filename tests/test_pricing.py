@@ -1,0 +1,264 @@
+"""Chapter 4 (prices leak architecture): its formulas, its catalog and its committed results.
+
+Every expected value is recomputed here from the catalogs with plain arithmetic or the shared
+formulas, never read back from the notebook, so a catalog edit that was not followed by
+re-executing the chapter fails this file."""
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from helpers import catalog, claims, formulas as f, pricing as p
+from helpers.results import read_claims, read_results
+from helpers.verdicts import VERDICT, ratio_verdict
+from conftest import ROOT
+
+CHAPTER = "04_kv_from_prices"
+REQUIRED = ["kv_bytes_per_token_lecture", "kv_bytes_per_token_llama3_70b_bf16",
+            "kv_bytes_per_token_deepseek_v3_bf16", "kv_crossover_context_llama3_70b_h100",
+            "drain_seconds_hbm", "drain_seconds_dram", "drain_seconds_flash", "drain_seconds_disk"]
+
+# KV-cache bytes per token, whole model, BF16, worked out by hand from each model's config:
+# (as helpers.formulas counts it: every layer at full context; as the cache actually holds it)
+HAND_KV_BF16 = {
+    "deepseek_v3": (61 * (512 + 64) * 2, 61 * (512 + 64) * 2),               # MLA latent + RoPE key
+    "deepseek_v3_2": (61 * 576 * 2, 61 * (576 * 2 + 128 * 1 + 4)),           # + FP8 indexer key, fp32 scale
+    "kimi_k2": (61 * 576 * 2, 61 * 576 * 2),
+    "qwen3_235b_a22b": (94 * 2 * 4 * 128 * 2, 94 * 2 * 4 * 128 * 2),
+    "gpt_oss_120b": (36 * 2 * 8 * 64 * 2, 18 * 2 * 8 * 64 * 2),              # only 18 full layers grow
+    "llama3_8b": (32 * 2 * 8 * 128 * 2, 32 * 2 * 8 * 128 * 2),
+    "llama3_70b": (80 * 2 * 8 * 128 * 2, 80 * 2 * 8 * 128 * 2),
+    "llama3_405b": (126 * 2 * 8 * 128 * 2, 126 * 2 * 8 * 128 * 2),
+    "mixtral_8x7b": (32 * 2 * 8 * 128 * 2, 32 * 2 * 8 * 128 * 2),
+    "mixtral_8x22b": (56 * 2 * 8 * 128 * 2, 56 * 2 * 8 * 128 * 2),
+}
+
+
+@pytest.fixture(scope="module")
+def results():
+    proc = subprocess.run([sys.executable, "-m", "helpers", "results", "--json"], cwd=ROOT,
+                          capture_output=True, text=True, check=True)
+    return json.loads(proc.stdout)
+
+
+@pytest.fixture(scope="module")
+def idx():
+    e = catalog.load("memory_tiers")["deepseek_v32_indexer_cache"]
+    return e.key_bytes_per_element, e.scale_bytes_per_key
+
+
+# --- (a) required names, from the CLI ------------------------------------------------------
+def test_required_results_are_listed_for_chapter_4(results):
+    for name in REQUIRED:
+        assert results[name]["chapter"] == CHAPTER, name
+        assert isinstance(results[name]["value"], float) and results[name]["value"] > 0
+    assert results["kv_crossover_context_llama3_70b_h100"]["accelerator"] == "h100"
+    assert results["drain_seconds_hbm"]["accelerator"] == "h100"   # the committed run
+
+
+# --- the KV-size formulas against hand-computed values --------------------------------------
+def test_every_catalogued_model_with_an_attention_shape_has_a_hand_value():
+    assert set(HAND_KV_BF16) == {k for k, m in catalog.models().items() if "attention" in m.text}
+
+
+@pytest.mark.parametrize("key", sorted(HAND_KV_BF16))
+def test_kv_bytes_per_token_matches_hand_computation(key, idx):
+    m = catalog.models()[key]
+    full, held = HAND_KV_BF16[key]
+    assert f.kv_bytes_per_token(m, 2) == full
+    assert f.kv_bytes_per_token(m, 1) == full / 2
+    assert p.kv_stored_bytes_per_token(m, 2, *idx) == held
+
+
+def test_sliding_window_layers_hold_only_their_window():
+    m = catalog.models()["gpt_oss_120b"]
+    per_layer = 2 * 8 * 64 * 2
+    assert p.kv_stored_bytes_per_token(m, 2, context=1024) == 18 * per_layer + 18 * per_layer * 128 / 1024
+    assert p.kv_stored_bytes_per_token(m, 2, context=64) == 36 * per_layer   # window not yet full
+
+
+def test_shared_kv_reduces_to_plain_gqa_and_to_one_layer():
+    for key in ("llama3_70b", "qwen3_235b_a22b", "mixtral_8x22b"):
+        m = catalog.models()[key]
+        subs = {p.n_L: m.n_layers, p.n_kv: m.n_kv_heads, p.d_h: m.head_dim, p.beta: 2}
+        assert float(p.kv_bytes_shared.subs({**subs, p.g: 1})) == f.kv_bytes_per_token(m, 2)
+        assert float(p.kv_bytes_shared.subs({**subs, p.g: m.n_layers})) == 2 * m.n_kv_heads * m.head_dim * 2
+
+
+# --- (b) committed values against independent recomputation ---------------------------------
+def test_chapter_4_results_match_the_catalogs(results, idx):
+    models, accs, tiers = catalog.models(), catalog.accelerators(), catalog.load("memory_tiers")
+    rp15 = claims.get("RP-15")
+    h100, tpu = accs["h100"], accs["tpu7x"]
+    gemini = catalog.prices()["gemini_2_5_pro_2026_03"]
+    llama, ds = models["llama3_70b"], models["deepseek_v3"]
+    kv_llama = 80 * 2 * 8 * 128 * 2
+
+    def step_bytes(a, kap=1.0):
+        return kap * 2 * rp15.value("active_params") * a.hbm_bandwidth / (
+            a.bf16_dense_flops * gemini.long_context_threshold)
+
+    expected = {
+        "kv_bytes_per_token_lecture": 100e9 / (300 * 200_000),
+        "kv_bytes_per_token_llama3_70b_bf16": kv_llama,
+        "kv_bytes_per_token_deepseek_v3_bf16": 61 * 576 * 2,
+        "kv_crossover_context_llama3_70b_h100":
+            2 * llama.active_params * h100.hbm_bandwidth / (h100.bf16_dense_flops * kv_llama),
+        "kv_crossover_context_llama3_70b":
+            2 * llama.active_params * h100.hbm_bandwidth / (h100.bf16_dense_flops * kv_llama),
+        "kv_crossover_context_deepseek_v3":
+            2 * ds.active_params * h100.hbm_bandwidth / (h100.bf16_dense_flops * 61 * 576 * 2),
+        "drain_seconds_hbm": h100.hbm_capacity / h100.hbm_bandwidth,
+        "h100_drain_seconds_hbm": h100.hbm_capacity / h100.hbm_bandwidth,
+        "tpu7x_drain_seconds_hbm": tpu.hbm_capacity / tpu.hbm_bandwidth,
+        "drain_seconds_dram": tiers["host_dram_dgx"].capacity / tiers["host_dram_dgx"].read_bandwidth,
+        "drain_seconds_flash": tiers["flash_pm1743"].capacity / tiers["flash_pm1743"].read_bandwidth,
+        "drain_seconds_disk": tiers["disk_exos_x24"].capacity / tiers["disk_exos_x24"].read_bandwidth,
+        "h100_kv_bytes_per_token_price_step": step_bytes(h100),
+        "tpu7x_kv_bytes_per_token_price_step": step_bytes(tpu),
+        "tpu7x_kv_bytes_per_token_output_step_low": step_bytes(tpu, 0.5),
+        "tpu7x_kv_bytes_per_token_output_step_high": step_bytes(tpu, 1.5),
+        "kv_bytes_per_token_deepseek_v3_2_bf16": 61 * (576 * 2 + 128 + 4),
+        "kv_bytes_per_layer_llama3_70b_bf16": 2 * 8 * 128 * 2,
+        "kv_bytes_per_layer_deepseek_v3_bf16": 576 * 2,
+        "kv_index_bytes_per_token_deepseek_v3_2": 61 * (128 + 4),
+        "kv_bytes_per_token_llama3_70b_shared_bf16": 2 * 8 * 128 * 2,
+        "kv_bytes_per_layer_8x128_fp8": 2 * 8 * 128,
+        "attention_flops_per_context_token_input_step": 4 * 100e9 * (2.5 / 1.25 - 1) / 200_000,
+        "gemini_break_even_hold_minutes": (1.25 - 0.125) / 4.50 * 60,
+        "opus_implied_storage_5m": (6.25 - 5) / (5 / 60),
+        "opus_implied_storage_1h": (10 - 5) / 1,
+    }
+    for name, value in expected.items():
+        assert results[name]["value"] == pytest.approx(value, rel=1e-12), name
+        assert results[name]["chapter"] == CHAPTER
+
+
+def test_published_sweep_quantities_agree_with_the_sweep(results):
+    h100 = catalog.accelerators()["h100"]
+    for name, (unit, _, fn) in p.SWEEP.items():
+        assert results[name]["value"] == pytest.approx(fn(h100), rel=1e-12), name
+        assert results[name]["unit"] == unit
+        if ("h100_" + name) in results:
+            assert results["h100_" + name]["value"] == pytest.approx(fn(h100), rel=1e-12)
+
+
+def test_sweep_evaluates_for_every_catalogued_accelerator():
+    for key, a in catalog.accelerators().items():
+        for name, (_, _, fn) in p.SWEEP.items():
+            v = fn(a)
+            assert math.isfinite(v) and v > 0, (key, name)
+
+
+# --- (c) properties of the formulas --------------------------------------------------------
+def test_step_at_the_crossover_returns_the_cache_size():
+    back = p.kv_bytes_from_step.subs({p.kappa: 1, p.L_step: p.kv_crossover_context})
+    assert sp.simplify(back - f.b_kv) == 0
+    assert sp.simplify(p.kv_crossover_context - f.max_compute_bound_context.subs(f.a_kv, 0)) == 0
+
+
+def test_lecture_counts_elements_book_counts_bytes():
+    # one multiply per parameter against r multiplies per element = 2 FLOPs against r FLOP/byte
+    # at two bytes per element: the book's bytes are twice the lecture's elements in BF16
+    book = p.kv_bytes_from_step.subs({p.kappa: 1, f.F: p.r * f.W})
+    assert sp.simplify(book - 2 * p.kv_elements_lecture) == 0
+
+
+def test_kappa_readings():
+    assert p.kappa_readings(2.0)["serial cost, tiers priced at their lower edge"] == 1.0
+    assert p.kappa_readings(1.5) == {"onset (lecture)": 1.0,
+                                     "serial cost, tiers priced at their lower edge": 0.5,
+                                     "overlapped cost, tiers priced at their lower edge": 1.5}
+    with pytest.raises(ValueError):
+        p.kappa_readings(1.0)
+
+
+def test_output_input_ratio_is_balance_over_batch_plus_context_over_crossover():
+    ratio = p.output_input_cost_ratio
+    assert sp.simplify(ratio - (f.balance_batch() / f.B + f.L / p.kv_crossover_context)) == 0
+    # at the balance batch and zero context, output costs exactly what input does
+    assert sp.simplify(ratio.subs({f.B: f.balance_batch(), f.L: 0}) - 1) == 0
+    assert sp.simplify(ratio.subs(f.B, p.implied_decode_batch) - p.rho) == 0
+    assert sp.simplify(p.implied_decode_batch.subs({p.rho: 1, f.L: 0}) - f.balance_batch()) == 0
+
+
+def test_input_step_reading_doubles_the_prefill_cost():
+    a = p.attention_flops_from_input_step
+    cost = p.prefill_cost_token
+    assert sp.simplify(cost.subs(f.a_kv, a).subs(f.L, p.L_step) - p.rho * cost.subs(f.L, 0)) == 0
+
+
+def test_read_bytes_are_continuous_and_the_crossover_solves_them(idx):
+    for m in catalog.models().values():
+        thr = p.kv_read_threshold(m)
+        if thr:
+            below, above = p.kv_read_bytes(m, [thr - 1e-6, thr + 1e-6], 2, *idx)
+            assert below == pytest.approx(above, rel=1e-7), m.key   # slope x 2e-6 apart
+        for a in catalog.accelerators().values():
+            x = p.crossover_context(m, a, 2, key_bytes=idx[0], scale_bytes=idx[1])
+            budget = 2 * m.active_params * a.hbm_bandwidth / a.bf16_dense_flops
+            assert x > 0 and p.kv_read_bytes(m, x, 2, *idx) == pytest.approx(budget, rel=1e-9)
+    # reads never fall with context
+    m = catalog.models()["deepseek_v3_2"]
+    reads = p.kv_read_bytes(m, np.logspace(2, 7, 50), 2, *idx)
+    assert np.all(np.diff(reads) > 0)
+
+
+def test_cache_tier_formulas():
+    assert p.drain_seconds(80e9, 3.35e12) == pytest.approx(80e9 / 3.35e12)
+    assert p.usd_per_gb_hour(1e-6 / 3600, 1e9) == pytest.approx(1e-6)     # $1/Mtok/h at 1 GB/token
+    assert sp.simplify(p.implied_storage_price * p.T + p.p_in - p.p_write) == 0
+    assert sp.simplify(p.break_even_hold_time.subs(p.p_hit, p.p_in)) == 0
+
+
+def test_memory_tier_catalog_errors_name_file_entry_and_field():
+    bad = {"sources": {"s": {"url": "https://x", "title": "t", "date": "2026-01", "tag": "primary"}},
+           "entries": {"ssd": {"name": "An SSD", "capacity": {"value": 15.36, "unit": "TBB", "source": "s"}}}}
+    with pytest.raises(catalog.CatalogError, match=r"memory_tiers.yaml: entry 'ssd', field 'capacity'"):
+        catalog.parse_catalog("memory_tiers.yaml", "memory_tiers", bad)
+
+
+# --- (d) claims ----------------------------------------------------------------------------
+def test_claims_rp15_to_rp18_have_verdicts_in_the_book_s_form():
+    ledger = read_claims()
+    tiers = catalog.load("memory_tiers")
+    disk = tiers["disk_exos_x24"].capacity / tiers["disk_exos_x24"].read_bandwidth
+    for cid in ("RP-15", "RP-16", "RP-17", "RP-18"):
+        c = ledger[cid]
+        assert c["chapter"] == CHAPTER
+        assert VERDICT.match(c["verdict"]), c["verdict"]
+        assert c["claimed"] and c["derived"]
+        if c["verdict"] != "holds":
+            assert c["caveat"], cid
+        assert claims.get(cid).values, f"{cid} has no claimed values in claims.yaml"
+    assert ledger["RP-18"]["verdict"] == ratio_verdict(claims.get("RP-18").value("ttl_long"), disk)
+
+
+# --- a re-run on a TPU changes exactly the run's hardware-dependent results ------------------
+@pytest.fixture(scope="module")
+def v6e_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ch4_v6e")
+    proc = subprocess.run([sys.executable, "-m", "helpers", "execute", CHAPTER, "--accelerator",
+                           "tpu_v6e", "--out", str(out)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return read_results(out)
+
+
+def test_tpu_rerun_moves_run_results_and_keeps_named_ones(v6e_run):
+    committed = {k: v for k, v in read_results().items() if v["chapter"] == CHAPTER}
+    v6e, h100 = catalog.accelerators()["tpu_v6e"], catalog.accelerators()["h100"]
+    scale = (v6e.hbm_bandwidth / v6e.bf16_dense_flops) / (h100.hbm_bandwidth / h100.bf16_dense_flops)
+    for name in ("kv_bytes_per_token_price_step", "kv_crossover_context_llama3_70b"):
+        assert v6e_run[name]["value"] == pytest.approx(committed[name]["value"] * scale, rel=1e-12)
+        assert v6e_run[name]["accelerator"] == "tpu_v6e"
+    assert v6e_run["drain_seconds_hbm"]["value"] == pytest.approx(v6e.hbm_capacity / v6e.hbm_bandwidth)
+    for name, r in committed.items():
+        if name.split("_")[0] in catalog.accelerators() or r["accelerator"] is None:
+            assert v6e_run[name]["value"] == r["value"], name

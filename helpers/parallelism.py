@@ -164,6 +164,23 @@ def _deepseek_floor_ms(acc) -> float:
     return 1e3 * decode_floor_over_domains(ds.total_params * 1, acc)   # FP8: 1 byte per weight
 
 
+def a2a_over_expert_time(model, acc) -> float:
+    """All-to-all time / expert arithmetic time per token and MoE layer, expert-parallel over one
+    scale-up domain: FP8 dispatch, BF16 combine (as DeepEP), FP8 arithmetic (the BF16 rate on
+    parts without FP8 units). Above 1 the traffic cannot hide under compute-bound experts."""
+    flops = acc.fp8_dense_flops if acc.has("fp8_dense_flops") else acc.bf16_dense_flops
+    p_e = expert_params(model.total_params, model.active_params, model.routed_experts,
+                        model.active_experts, model.n_layers - model.n_dense_layers)
+    vals = {k_e: model.active_experts, d: model.hidden_size, b_d: 1, b_c: 2,
+            G: acc.scale_up_domain, W_link: acc.scale_up_bandwidth, P_e: p_e, F: flops}
+    return float((t_a2a / t_expert).subs(vals))
+
+
+def _deepseek_a2a_ratio(acc) -> float:
+    from . import catalog
+    return a2a_over_expert_time(catalog.models()["deepseek_v3"], acc)
+
+
 SWEEP = {
     "scale_out_slowdown": ("ratio", "per-GPU scale-up bandwidth / scale-out bandwidth, "
                            "one direction", scale_out_slowdown),
@@ -171,4 +188,7 @@ SWEEP = {
     "deepseek_v3_decode_latency_floor_ms_domain": (
         "ms", "DeepSeek-V3 FP8 weights read once per step across the aggregate HBM bandwidth "
         "of the fewest whole scale-up domains that hold them", _deepseek_floor_ms),
+    "deepseek_v3_a2a_over_expert_time_scale_up": (
+        "ratio", "DeepSeek-V3 all-to-all time / expert arithmetic time, expert-parallel over one "
+        "scale-up domain (FP8 dispatch, BF16 combine, FP8 arithmetic)", _deepseek_a2a_ratio),
 }

@@ -63,13 +63,14 @@ def test_default_rerun_reproduces_every_committed_result_and_verdict(tmp_path_fa
     out = tmp_path_factory.mktemp("default")
     proc = _execute("--out", str(out))
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert read_results(out) == committed
-    assert read_claims(out) == read_claims()
+    # only chapter 1 was re-executed: compare with its committed results (other chapters exist)
+    assert read_results(out) == {k: v for k, v in committed.items() if v["chapter"] == CHAPTER}
+    assert read_claims(out) == {k: v for k, v in read_claims().items() if v["chapter"] == CHAPTER}
 
 
 def test_rerun_keeps_results_that_name_an_accelerator(committed, b200_run):
     for name, r in committed.items():
-        if name.split("_")[0] in catalog.accelerators():
+        if name.split("_")[0] in catalog.accelerators() and r["chapter"] == CHAPTER:
             assert b200_run[name]["value"] == r["value"], name
 
 

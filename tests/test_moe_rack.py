@@ -58,6 +58,9 @@ def test_required_results_match_the_catalog(results):
     assert gb300.scale_up_bandwidth == 900e9 and gb300.scale_out_bandwidth == 800e9 / 8
     for name, value in expected.items():
         assert results[name]["value"] == pytest.approx(value, rel=1e-12), name
+    # the other reading of the capacity (GB printed, GiB meant) is shown beside it
+    assert results["nvl72_hbm_terabytes_other_reading"]["value"] == pytest.approx(
+        72 * 186 * 2**30 / 1e12, rel=1e-12)
 
 
 def test_run_results_match_the_sweep_functions(results):

@@ -76,8 +76,9 @@ def test_accelerator_field_follows_the_naming_rule(results):
 def test_every_chapter_1_claim_has_a_verdict_in_the_book_s_form():
     from helpers.verdicts import VERDICT
     claims = read_claims()
-    for cid in ("RP-1", "RP-2", "RP-3", "RP-4", "RP-5", "RP-6"):
+    for cid in ("RP-1", "RP-2", "RP-3", "RP-4", "RP-5"):
         assert claims[cid]["chapter"] == "01_optimal_batch"
+    assert claims["RP-6"]["chapter"] == "06_moe_rack"   # chapter 6 gives the fuller treatment
     for cid, c in claims.items():
         assert VERDICT.match(c["verdict"]), (cid, c["verdict"])
         if c["verdict"] == "holds with caveat":

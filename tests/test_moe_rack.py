@@ -1,0 +1,257 @@
+"""Chapter 6 (MoE in a rack): its results match the catalogs, its formulas hold up against brute
+force (a toy routing table, a simulated pipeline schedule), and its claims carry verdicts."""
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from helpers import catalog, parallelism as par
+from helpers.results import read_claims, read_results
+from helpers.verdicts import VERDICT
+from conftest import ROOT
+
+CHAPTER = "06_moe_rack"
+REQUIRED = ["scale_out_slowdown_h100", "scale_out_slowdown_gb300", "nvl72_hbm_terabytes",
+            "kimi_k2_fp8_weight_fraction_of_nvl72_hbm", "deepseek_v3_decode_latency_floor_ms_nvl72"]
+
+
+@pytest.fixture(scope="module")
+def results():
+    return read_results()
+
+
+def _acc(key):
+    return catalog.lookup("accelerators", key)
+
+
+def _model(key):
+    return catalog.lookup("models", key)
+
+
+def test_required_results_exist_in_chapter_6(results):
+    for name in REQUIRED:
+        assert results[name]["chapter"] == CHAPTER, name
+        assert results[name]["value"] > 0
+
+
+def test_required_results_match_the_catalog(results):
+    h100, gb300, gb200 = _acc("h100"), _acc("gb300"), _acc("gb200")
+    kimi, ds = _model("kimi_k2"), _model("deepseek_v3")
+    # plain arithmetic on the catalog's SI values, independent of the chapter's code
+    expected = {
+        "scale_out_slowdown_h100": 450e9 / (400e9 / 8),
+        "scale_out_slowdown_gb300": 900e9 / (800e9 / 8),
+        "nvl72_hbm_terabytes": gb200.scale_up_domain * gb200.hbm_capacity / 1e12,
+        "kimi_k2_fp8_weight_fraction_of_nvl72_hbm":
+            kimi.total_params * 1 / (gb200.scale_up_domain * gb200.hbm_capacity),
+        "deepseek_v3_decode_latency_floor_ms_nvl72":
+            1e3 * ds.total_params * 1 / (gb200.scale_up_domain * gb200.hbm_bandwidth),
+    }
+    # the catalog still says what the issue defines (one 400G NIC per H100, one 800G per GB300)
+    assert h100.scale_up_bandwidth == 450e9 and h100.scale_out_bandwidth == 400e9 / 8
+    assert gb300.scale_up_bandwidth == 900e9 and gb300.scale_out_bandwidth == 800e9 / 8
+    for name, value in expected.items():
+        assert results[name]["value"] == pytest.approx(value, rel=1e-12), name
+    # the other reading of the capacity (GB printed, GiB meant) is shown beside it
+    assert results["nvl72_hbm_terabytes_other_reading"]["value"] == pytest.approx(
+        72 * 186 * 2**30 / 1e12, rel=1e-12)
+
+
+def test_run_results_match_the_sweep_functions(results):
+    """The committed run is for the H100; SWEEP evaluates the same quantities for any part."""
+    h100 = _acc("h100")
+    for name, (unit, _, fn) in par.SWEEP.items():
+        assert results[name]["value"] == pytest.approx(fn(h100), rel=1e-12), name
+        assert results[name]["accelerator"] == "h100"
+    for key, a in catalog.accelerators().items():
+        for name, (_, _, fn) in par.SWEEP.items():
+            v = fn(a)
+            assert math.isfinite(v) and v > 0, (key, name)
+
+
+def test_hiding_results_match_an_independent_count(results):
+    ds, gb200 = _model("deepseek_v3"), _acc("gb200")
+    k, d, E = ds.active_experts, ds.hidden_size, ds.routed_experts
+    p_e = (ds.total_params - ds.active_params) / ((E - k) * (ds.n_layers - ds.n_dense_layers))
+    g = gb200.scale_up_domain
+    t_comm = k * d * (1 + 2) * (1 - 1 / g) / gb200.scale_up_bandwidth   # FP8 out, BF16 back
+    t_comp = 2 * k * p_e / gb200.fp8_dense_flops
+    assert results["deepseek_v3_a2a_over_expert_time_gb200_nvlink"]["value"] == \
+        pytest.approx(t_comm / t_comp, rel=1e-12)
+    # decode: all-to-all of B tokens equals the reads of E/G experts' FP8 weights
+    b_hide = (E / g) * p_e * 1 / gb200.hbm_bandwidth / ((1 / g) * t_comm)
+    assert results["deepseek_v3_a2a_hiding_batch_gb200_nvlink"]["value"] == \
+        pytest.approx(b_hide, rel=1e-12)
+
+
+# --- brute force: the all-to-all byte count -----------------------------------------------
+def _brute_bytes(routing, token_gpu, expert_gpu, hidden, b_disp, b_comb):
+    """Walk a routing table copy by copy: (bytes of all copies, bytes that cross GPUs)."""
+    total = crossing = 0
+    for tok, experts in enumerate(routing):
+        for e in experts:
+            copy = hidden * b_disp + hidden * b_comb     # out to the expert, back from it
+            total += copy
+            if expert_gpu[e] != token_gpu[tok]:
+                crossing += copy
+    return total, crossing
+
+
+def _formula(n_tokens, k, hidden, b_disp, b_comb, gpus):
+    subs = {par.k_e: k, par.d: hidden, par.b_d: b_disp, par.b_c: b_comb, par.G: gpus}
+    return (n_tokens * par.a2a_bytes_per_token.subs(subs),
+            n_tokens * par.a2a_link_bytes_per_token.subs(subs))
+
+
+def test_all_to_all_bytes_equal_a_brute_force_count_over_every_routing():
+    """Every token GPU meets every k-subset of experts once: the crossing share is exactly
+    1 - 1/G, as the formula says."""
+    gpus, n_exp, k, hidden, b_disp, b_comb = 4, 8, 2, 3, 1, 2
+    subsets = list(itertools.combinations(range(n_exp), k))
+    routing = [s for _ in range(gpus) for s in subsets]
+    token_gpu = [g for g in range(gpus) for _ in subsets]
+    expert_gpu = [e // (n_exp // gpus) for e in range(n_exp)]
+    total, crossing = _brute_bytes(routing, token_gpu, expert_gpu, hidden, b_disp, b_comb)
+    f_total, f_crossing = _formula(len(routing), k, hidden, b_disp, b_comb, gpus)
+    assert sp.nsimplify(f_total) == total
+    assert sp.nsimplify(f_crossing) == total * Fraction(gpus - 1, gpus) == crossing
+
+
+def test_all_to_all_bytes_on_a_random_routing_table():
+    rng = np.random.default_rng(0)
+    gpus, n_exp, k, hidden = 8, 64, 6, 16
+    routing = [rng.choice(n_exp, size=k, replace=False) for _ in range(20000)]
+    token_gpu = [t % gpus for t in range(len(routing))]
+    expert_gpu = [e // (n_exp // gpus) for e in range(n_exp)]
+    total, crossing = _brute_bytes(routing, token_gpu, expert_gpu, hidden, 1, 2)
+    f_total, f_crossing = _formula(len(routing), k, hidden, 1, 2, gpus)
+    assert total == int(f_total)                               # exact for any table
+    assert crossing / float(f_crossing) == pytest.approx(1, abs=0.01)   # in expectation
+
+
+def test_dispatch_and_combine_are_counted_separately():
+    assert par.dispatch_bytes == par.k_e * par.d * par.b_d
+    assert par.combine_bytes == par.k_e * par.d * par.b_c
+
+
+# --- the hiding condition -----------------------------------------------------------------
+def test_hiding_condition_is_the_crossover_and_k_cancels():
+    lim = par.hide_ratio_limit
+    assert par.k_e not in lim.free_symbols
+    vals = {par.P_e: 44e6, par.d: 7168, par.b_d: 1, par.b_c: 2, par.G: 72, par.k_e: 8,
+            par.W_link: 900e9}
+    lim_v = float(lim.subs(vals))
+    for factor, hides in ((0.99, True), (1.01, False)):
+        F = factor * lim_v * vals[par.W_link]
+        t_a = float(par.t_a2a.subs(vals))
+        t_e = float(par.t_expert.subs({**vals, par.F: F}))
+        assert (t_a <= t_e) is hides
+
+
+def test_decode_hiding_batch_balances_traffic_and_weight_reads():
+    vals = {par.E: 256, par.G: 72, par.P_e: 44e6, par.b_w: 1, par.W: 8e12, par.W_link: 900e9,
+            par.d: 7168, par.k_e: 8, par.b_d: 1, par.b_c: 2}
+    b = par.hide_batch_limit.subs(vals)
+    traffic = par.t_a2a_gpu.subs({**vals, par.B: b})
+    reads = (par.E / par.G * par.P_e * par.b_w / par.W).subs(vals)
+    assert float(traffic) == pytest.approx(float(reads), rel=1e-12)
+
+
+def test_expert_size_from_counts_inverts_the_parameter_count():
+    e, k, layers, p_e, other = 256, 8, 58, 44e6, 13e9
+    total, active = other + e * layers * p_e, other + k * layers * p_e
+    assert par.expert_params(total, active, e, k, layers) == pytest.approx(p_e, rel=1e-12)
+
+
+# --- capacity -----------------------------------------------------------------------------
+def test_gpus_needed_at_the_boundary():
+    assert par.gpus_needed(80e9, 1, 0, 0, 0, 80e9) == 1
+    assert par.gpus_needed(80e9 + 1, 1, 0, 0, 0, 80e9) == 2
+    assert par.gpus_needed(1e12, 1, 1000, 1000, 1e6, 1e11) == 10 + 10
+
+
+def test_latency_floor_and_domains():
+    h100, gb200 = _acc("h100"), _acc("gb200")
+    ds_w = _model("deepseek_v3").total_params
+    assert par.domains_needed(ds_w, gb200) == 1
+    assert par.domains_needed(ds_w, h100) == math.ceil(ds_w / (8 * h100.hbm_capacity))
+    assert par.decode_floor_over_domains(ds_w, h100) == pytest.approx(
+        ds_w / (par.domains_needed(ds_w, h100) * 8 * h100.hbm_bandwidth), rel=1e-12)
+
+
+# --- pipeline parallelism -----------------------------------------------------------------
+def test_pipelining_divides_weights_not_kv():
+    assert sp.diff(par.stage_kv_bytes, par.P) == 0
+    assert sp.simplify(par.stage_weight_bytes * par.P - par.N_tot * par.b_w) == 0
+    assert sp.limit(par.stage_bytes, par.P, sp.oo) == par.B_mb * par.L * par.b_kv
+
+
+def _simulated_bubble(stages, micro):
+    """Fill-and-drain schedule: stage s runs micro-batch j in slot j + s. Idle share of
+    stage-slots over the whole step."""
+    busy = {(s, j + s) for s in range(stages) for j in range(micro)}
+    slots = max(t for _, t in busy) + 1
+    return 1 - Fraction(len(busy), stages * slots)
+
+
+@pytest.mark.parametrize("stages,micro", [(1, 4), (2, 1), (4, 8), (8, 32), (5, 3)])
+def test_bubble_matches_a_simulated_schedule(stages, micro):
+    formula = par.bubble_fraction.subs({par.P: stages, par.m: micro})
+    assert sp.nsimplify(formula) == _simulated_bubble(stages, micro)
+    over = par.bubble_over_ideal.subs({par.P: stages, par.m: micro})
+    assert sp.nsimplify(formula / (1 - formula)) == sp.nsimplify(over)
+
+
+def test_per_hop_latency_grows_with_stages():
+    assert sp.diff(par.pipeline_added_latency, par.P) == par.hop_time
+    assert par.hop_time.subs(par.B_mb, 0) == par.alpha
+
+
+def test_cross_rack_condition_reduces_to_the_lecture():
+    assert sp.simplify(par.cross_rack_condition_lecture - 2 * par.k_e * par.ell) == 0
+    finite = par.cross_rack_condition_lhs.subs({par.b_d: par.b_a, par.b_c: par.b_a})
+    assert sp.simplify(finite - 2 * par.k_e * par.ell * (1 - 1 / par.D)) == 0
+    # its meaning: scale-out time at the boundary <= scale-up time of the stage
+    vals = {par.ell: 1, par.k_e: 8, par.D: 72, par.b_d: 1, par.b_c: 2, par.b_a: 2,
+            par.d: 7168, par.W_up: 900e9, par.W_out: 50e9}
+    lhs = float(par.cross_rack_condition_lhs.subs(vals))
+    keeps_up = float(par.t_stage_scale_out.subs(vals)) <= float(par.t_stage_scale_up.subs(vals))
+    assert keeps_up == (lhs >= 900e9 / 50e9)
+
+
+# --- claims -------------------------------------------------------------------------------
+def test_chapter_6_claims_have_verdicts_in_the_book_s_form():
+    claims = read_claims()
+    nb = json.loads((ROOT / "chapters" / f"{CHAPTER}.ipynb").read_text(encoding="utf-8"))
+    labels = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    for cid in ("RP-20", "RP-21", "RP-22", "RP-6"):
+        c = claims[cid]
+        assert c["chapter"] == CHAPTER, cid
+        assert VERDICT.match(c["verdict"]), (cid, c["verdict"])
+        assert c["claimed"] and c["derived"]
+        if c["verdict"] == "holds with caveat":
+            assert c["caveat"], cid
+        assert f"({c['section']})=" in labels, (cid, c["section"])
+
+
+def test_claimed_values_come_from_the_claims_catalog():
+    from helpers import claims as cl
+    rp20, rp21, rp6 = cl.get("RP-20"), cl.get("RP-21"), cl.get("RP-6")
+    recorded = read_claims()
+    assert f"≈ {round(rp20.value('scale_out_slowdown'))}×" in recorded["RP-20"]["claimed"]
+    assert f"{round(rp21.value('rubin_domain'))}+" in recorded["RP-21"]["claimed"]
+    assert f"≥ {rp6.value('rack_hbm') / 1e12:.1f} TB" in recorded["RP-6"]["claimed"]
+
+
+def test_network_catalog_loads_with_units():
+    net = catalog.load("networks")
+    assert net["rubin_ultra_nvl576"].dies == net["rubin_ultra_nvl576"].packages * \
+        net["nvidia_dies_per_package"].rubin_ultra
+    assert net["deepep_low_latency_h800"].nic_bandwidth == 50e9
+    assert net["infiniband_ndr_switch"].port_to_port_latency == pytest.approx(330e-9)

@@ -16,6 +16,13 @@ def num(x: float, sig: int = 3) -> str:
     return f"{r:,.{digits}f}"
 
 
+def sci(x: float, sig: int = 3) -> str:
+    """Scientific notation for prose and tables: 3.79e+25 -> '3.79 × 10²⁵'."""
+    mant, exp = f"{float(x):.{sig - 1}e}".split("e")
+    sup = str(int(exp)).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
+    return f"{mant} × 10{sup}"
+
+
 def integer(x: float) -> str:
     return f"{round(float(x)):,}"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from . import formulas as f
+from . import formulas as f, units as U
 
 # --- symbols -------------------------------------------------------------------------------
 B, W = f.B, f.W
@@ -45,8 +45,8 @@ SYMBOL_MEANING = {
     x: "share of a normal-mode step spent reading KV cache",
 }
 
-# Seconds in an average Gregorian month (365.25 / 12 days): converts "tokens per month" to a rate.
-SECONDS_PER_MONTH = 365.25 / 12 * 86400
+# Seconds in a mean Gregorian month (the catalog's unit "month"): "tokens per month" to a rate.
+SECONDS_PER_MONTH = U.to_si(1, "month")
 
 # --- drain time and the per-token floor (RP-7, RP-9) ----------------------------------------
 # A memory-bound step reads every byte it needs once; reading the whole HBM takes C / W.

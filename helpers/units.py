@@ -35,7 +35,6 @@ UNITS: dict[str, tuple[str, float]] = {
     "GPU-h": ("accelerator-s", 3600), "million GPU-h": ("accelerator-s", 3.6e9),
     # token rates (serving throughput)
     "tokens/s": ("count/s", 1), "million tokens/s": ("count/s", 1e6),
-    "trillion tokens/month": ("count/s", 1e12 / (365.2425 * 86400 / 12)),
     # amounts of arithmetic (training budgets, regulatory thresholds)
     "FLOP": ("flop", 1), "TFLOP": ("flop", 1e12), "PFLOP": ("flop", 1e15),
     # money

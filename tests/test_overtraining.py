@@ -108,7 +108,6 @@ def test_new_units():
     from helpers import units as U
     assert U.to_si(1, "million GPU-h") == 3.6e9
     assert U.to_si(2, "month") == pytest.approx(2 * 30.436875 * 86400)
-    assert U.to_si(1300, "trillion tokens/month") == pytest.approx(1.3e15 / (30.436875 * 86400))
 
 
 # --- the chapter's results -----------------------------------------------------------------

@@ -23,7 +23,17 @@ def ratio_verdict(claimed: float, derived: float) -> str:
         return "holds with caveat"
     factor = r if r > 1 else 1 / r
     direction = "high" if r < 1 else "low"  # the claim is too high when derived < claimed
-    return f"off by {factor:.1f}× (claim too {direction})"
+    return f"off by {factor_text(factor)}× (claim too {direction})"
+
+
+def factor_text(factor: float) -> str:
+    """One decimal (2.2); two below 2 (1.53), and never a text that reads as inside the
+    caveat band (1.503 is '1.503', not '1.50')."""
+    for digits in ((1,) if factor >= 2 else (2, 3, 4)):
+        text = f"{factor:.{digits}f}"
+        if float(text) > 1 + CAVEAT_WITHIN:
+            return text
+    return text
 
 
 # The only labels a verdict may carry; the reason goes in the caveat, never in the label.

@@ -119,7 +119,7 @@ def test_verdict_labels_are_checked():
 
 @pytest.mark.parametrize("claimed,derived,verdict", [
     (300, 295, "holds"), (300, 345, "holds"), (300, 400, "holds with caveat"),
-    (300, 153, "off by 2.0× (claim too high)"), (8, 32, "off by 4.0× (claim too low)"),
+    (300, 153, "off by 1.96× (claim too high)"), (8, 32, "off by 4.0× (claim too low)"),
 ])
 def test_verdict_bands(claimed, derived, verdict):
     assert ratio_verdict(claimed, derived) == verdict
@@ -138,3 +138,11 @@ def test_intro_states_the_verdict_bands_the_code_uses():
     intro = (ROOT / "intro.md").read_text(encoding="utf-8")
     assert f"Within {HOLDS_WITHIN:.0%}".replace("%", " %") in intro
     assert f"within a factor {1 + CAVEAT_WITHIN:g}" in intro
+
+
+def test_off_by_labels_never_read_as_inside_the_caveat_band():
+    from helpers.verdicts import ratio_verdict
+    assert ratio_verdict(100, 152.8) == "off by 1.53× (claim too low)"
+    assert ratio_verdict(100, 150.3) == "off by 1.503× (claim too low)"
+    assert ratio_verdict(100, 224) == "off by 2.2× (claim too low)"
+    assert ratio_verdict(160, 100) == "off by 1.60× (claim too high)"

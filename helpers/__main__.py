@@ -1,4 +1,4 @@
-"""Command line: ``python -m helpers {results,claims,execute,hardware} ...``."""
+"""Command line: ``python -m helpers {results,claims,execute,rerun,hardware,sweep} ...``."""
 from __future__ import annotations
 
 import argparse
@@ -12,8 +12,18 @@ from . import catalog, results
 ROOT = results.ROOT
 
 
+def _from_dir(from_dir: str | None) -> str | None:
+    if from_dir is not None:
+        d = Path(from_dir)
+        if not d.is_dir():
+            raise catalog.CatalogError(f"--from {from_dir}: no such folder")
+        if not results.notebooks(d):
+            raise catalog.CatalogError(f"--from {from_dir}: no executed notebooks (*.ipynb) in it")
+    return from_dir
+
+
 def cmd_results(args) -> int:
-    res = results.read_results(args.from_dir)
+    res = results.read_results(_from_dir(args.from_dir))
     if args.json:
         print(json.dumps(res, indent=2, sort_keys=True))
         return 0
@@ -24,7 +34,7 @@ def cmd_results(args) -> int:
 
 
 def cmd_claims(args) -> int:
-    res = results.read_claims(args.from_dir)
+    res = results.read_claims(_from_dir(args.from_dir))
     if args.json:
         print(json.dumps(res, indent=2, sort_keys=True))
         return 0
@@ -68,27 +78,32 @@ def cmd_execute(args) -> int:
 
 
 def cmd_hardware(args) -> int:
-    import yaml
+    from .rerun import hardware_document
 
     if args.action == "list":
         for key, e in catalog.accelerators().items():
             print(f"{key:<10} {e.name}")
         return 0
-    e = catalog.lookup("accelerators", args.name)
-    used = {f.source.key: f.source for f in e.fields.values()}
-    for f in e.fields.values():
-        used.update({a.source.key: a.source for a in f.alternatives})
-    doc = {"sources": {k: {"url": s.url, "title": s.title, "date": s.date, "tag": s.tag}
-                       for k, s in used.items()},
-           "entries": {e.key: dict(e.text)}}
-    for name, f in e.fields.items():
-        raw = {"value": f.value, "unit": f.unit, "source": f.source.key}
-        if f.note:
-            raw["note"] = f.note
-        if f.missing:
-            raw["missing"] = f.missing
-        doc["entries"][e.key][name] = raw
-    print(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100), end="")
+    print(hardware_document(catalog.lookup("accelerators", args.name), args.format), end="")
+    return 0
+
+
+def cmd_rerun(args) -> int:
+    from .rerun import parse_sets, rerun
+
+    return rerun(args.hardware, args.chapters, args.out, build=args.build, jobs=args.jobs,
+                 overrides=parse_sets(args.set))
+
+
+def cmd_sweep(args) -> int:
+    from . import sweep
+
+    qs = sweep.quantities()
+    table = sweep.evaluate(qs=qs)
+    if args.json:
+        print(json.dumps(sweep.as_json(table, qs), indent=1, ensure_ascii=False))
+        return 0
+    print(sweep.text_table(table, qs))
     return 0
 
 
@@ -110,16 +125,45 @@ def main(argv=None) -> int:
     x.add_argument("--accelerator", help="catalog name or hardware YAML file (needs --out)")
     x.add_argument("--out", help="write executed notebooks here instead of in place")
     x.set_defaults(func=cmd_execute)
+    rr = sub.add_parser("rerun", help="re-run the chapters for other hardware into a new folder "
+                        "and compare every headline result with the committed run")
+    rr.add_argument("--hardware", required=True, metavar="NAME_OR_FILE",
+                    help="a catalogued accelerator (see `hardware list`) or a hardware file "
+                    "(YAML or TOML, the schema `hardware show` prints)")
+    rr.add_argument("--chapters", nargs="+", metavar="CHAPTER",
+                    help="chapter file stems or prefixes, e.g. 01 (default: all)")
+    rr.add_argument("--out", metavar="DIR", help="a new or empty folder (default: runs/<accelerator>)")
+    rr.add_argument("--build", action="store_true", help="also build a variant book into DIR/book")
+    rr.add_argument("--set", action="append", default=[], metavar="FIELD=NUMBER",
+                    help="override one field, in the unit the entry uses (e.g. hbm_bandwidth=4.8)")
+    rr.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    rr.set_defaults(func=cmd_rerun)
     h = sub.add_parser("hardware", help="the accelerator catalog")
     h.add_argument("action", choices=["list", "show"])
     h.add_argument("name", nargs="?", default="h100")
+    h.add_argument("--format", choices=["yaml", "toml"], default="yaml")
     h.set_defaults(func=cmd_hardware)
+    sw = sub.add_parser("sweep", help="every chapter's hardware-dependent headlines for every "
+                        "catalogued accelerator (no notebook is executed)")
+    sw.add_argument("--json", action="store_true")
+    sw.set_defaults(func=cmd_sweep)
     args = p.parse_args(argv)
     try:
         return args.func(args)
-    except catalog.CatalogError as e:
+    except catalog.CatalogError as e:   # bad input: one line, nothing written
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:             # `... | head`
+        return 0
+    except KeyboardInterrupt:
+        print("error: interrupted; nothing written", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - a user sees one line; HELPERS_DEBUG=1 shows all
+        if os.environ.get("HELPERS_DEBUG"):
+            raise
+        print(f"error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} "
+              "(HELPERS_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -419,13 +419,14 @@ def read_yaml(path: Path | str) -> Any:
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
-        problem = getattr(e, "problem", "") or ""
-        detail = f": {problem}" if "appears twice" in problem else ""
+        problem = " ".join(str(getattr(e, "problem", "") or "").split())
+        detail = f": {problem}" if problem else ""
         raise CatalogError(f"{path}: not valid YAML{where}{detail}") from None
 
 
 HARDWARE_SUFFIXES = (".yaml", ".yml", ".toml")
-_TEXT_BANNED = re.compile(r"[<>{}`$\\\x00-\x1f\x7f]")
+_TEXT_BANNED = re.compile(r"[<>{}`$\\\x00-\x1f\x7f]")   # name, vendor: plain one-line text
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def read_data(path: Path | str) -> Any:
@@ -487,9 +488,13 @@ def hardware_file(path: Path | str) -> Entry:
             continue
         if not isinstance(value, str):
             raise _fail(path, entry.key, key, f"must be text, got {_short(value)}")
-        limit = 400 if key == "notes" else 80
-        if len(value) > limit:
-            raise _fail(path, entry.key, key, f"longer than {limit} characters")
+        if key == "notes":          # not printed into pages; only kept free of control bytes
+            bad = _CONTROL.search(value)
+            if bad:
+                raise _fail(path, entry.key, key, f"control character {bad.group()!r} is not allowed")
+            continue
+        if len(value) > 80:
+            raise _fail(path, entry.key, key, "longer than 80 characters")
         bad = _TEXT_BANNED.search(value)
         if bad:
             raise _fail(path, entry.key, key, f"character {bad.group()!r} is not allowed "

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from pathlib import Path
 
 from . import catalog, units as U
@@ -51,7 +52,10 @@ def accelerator(name_or_file: str, overrides: dict | None = None) -> catalog.Ent
     schema = catalog.SCHEMAS["accelerators"]
     for name, value in overrides.items():
         if name not in schema:
-            raise catalog.CatalogError(f"overrides: entry '{entry.key}', field '{name}': unknown field")
+            close = difflib.get_close_matches(str(name), list(schema), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise catalog.CatalogError(f"overrides: entry '{entry.key}', field '{name}': "
+                                       f"unknown field{hint}")
         unit = fields[name].unit if name in fields else None
         raw = dict(value) if isinstance(value, dict) else {"value": value, "unit": unit}
         raw["source"] = _OVERRIDE_SOURCE.key

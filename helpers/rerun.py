@@ -39,7 +39,11 @@ _SAFE_PATH = re.compile(r"^[\w./ +@~,:=-]+$")
 
 
 class RerunError(catalog.CatalogError):
-    """A refused re-run (bad output folder, failed chapter); one line, nothing written."""
+    """A refused re-run (bad output folder, unknown chapter); one line, nothing written."""
+
+
+class _ChaptersFailed(RuntimeError):
+    """Some chapter raised: reported per chapter, then the staging folder is removed."""
 
 
 # --- inputs ---------------------------------------------------------------------------------
@@ -312,7 +316,8 @@ def rerun(hardware: str, chapter_names: list[str] | None = None, out: str | None
             params["overrides"] = overrides
         failures = execute_many(chapters, stage, params, jobs)
         if failures:
-            raise RerunError(f"{failures} chapter(s) failed (see above); nothing written to {out_dir}")
+            raise _ChaptersFailed(f"{failures} chapter(s) failed (see above); nothing written "
+                                  f"to {out_dir}")
         default = {n: r for n, r in results.read_results().items()
                    if r["chapter"] in {nb.stem for nb in chapters}}
         new = results.read_results(stage)
@@ -336,6 +341,10 @@ def rerun(hardware: str, chapter_names: list[str] | None = None, out: str | None
         if out_dir.is_dir():
             out_dir.rmdir()           # checked empty above
         os.replace(stage, out_dir)
+    except _ChaptersFailed as e:
+        shutil.rmtree(stage, ignore_errors=True)
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise

@@ -43,12 +43,18 @@ def cmd_claims(args) -> int:
     return 0
 
 
+APPENDICES = ROOT / "appendices"
+
+
 def _chapters(names: list[str] | None) -> list[Path]:
     all_nbs = results.notebooks()
-    if not names:
-        return all_nbs
+    if not names:   # every chapter, and the appendices that are notebooks (they read the catalogs)
+        return all_nbs + sorted(APPENDICES.glob("*.ipynb"))
     chosen = []
     for n in names:
+        if n.endswith(".ipynb") and Path(n).is_file():      # e.g. appendices/sweep.ipynb
+            chosen.append(Path(n).resolve())
+            continue
         match = [p for p in all_nbs if p.stem == n or p.stem.startswith(n) or p.name == n]
         if not match:
             raise catalog.CatalogError(f"no chapter matches '{n}'; chapters: "
@@ -107,7 +113,7 @@ def cmd_sweep(args) -> int:
     return 0
 
 
-def main(argv=None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m helpers", description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("results", help="headline results published by the executed chapters")
@@ -120,7 +126,8 @@ def main(argv=None) -> int:
     c.add_argument("--from", dest="from_dir")
     c.set_defaults(func=cmd_claims)
     x = sub.add_parser("execute", help="re-execute chapters with papermill (byte-stable)")
-    x.add_argument("chapters", nargs="*", help="chapter file stems or prefixes (default: all)")
+    x.add_argument("chapters", nargs="*", help="chapter file stems or prefixes, or paths of other "
+                   "notebooks such as appendices/sweep.ipynb (default: every chapter)")
     x.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     x.add_argument("--accelerator", help="catalog name or hardware YAML file (needs --out)")
     x.add_argument("--out", help="write executed notebooks here instead of in place")
@@ -147,7 +154,11 @@ def main(argv=None) -> int:
                         "catalogued accelerator (no notebook is executed)")
     sw.add_argument("--json", action="store_true")
     sw.set_defaults(func=cmd_sweep)
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except catalog.CatalogError as e:   # bad input: one line, nothing written

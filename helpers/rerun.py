@@ -186,13 +186,17 @@ def hardware_document(entry: catalog.Entry, fmt: str = "yaml") -> str:
 
 # --- the comparison -------------------------------------------------------------------------
 def _ratio(old: float | None, new: float | None) -> str:
+    """new / old to 3 significant figures (scientific when far from 1); '=' when unchanged."""
     if old is None or new is None:
         return "—"
     if old == new:
         return "="
     if old == 0:
         return "—"
-    return f"{num(new / old)}×"
+    r = new / old
+    if r == 0:
+        return "0×"
+    return f"{num(r)}×" if 1e-3 <= abs(r) < 1e6 else f"{r:.2e}×"
 
 
 def compare(default: dict, new: dict, default_key: str, new_key: str) -> dict:
@@ -263,6 +267,11 @@ def build_book(stage: Path, chapters: list[Path], entry, comparison_md: str) -> 
     for nb in chapters:
         shutil.copy2(stage / nb.name, src / "chapters" / nb.name)
     shutil.copy2(ROOT / "intro.md", src / "intro.md")
+    appendices = sorted((ROOT / "appendices").glob("*.ipynb"))   # as committed (chapters link them)
+    if appendices:
+        (src / "appendices").mkdir()
+        for nb in appendices:
+            shutil.copy2(nb, src / "appendices" / nb.name)
     (src / "comparison.md").write_text(comparison_md, encoding="utf-8")
     config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
     config["title"] = f"{config.get('title', 'The book')}: re-run for {entry.name}"
@@ -270,7 +279,10 @@ def build_book(stage: Path, chapters: list[Path], entry, comparison_md: str) -> 
     toc = {"format": "jb-book", "root": "intro",
            "parts": [{"caption": "Re-run", "chapters": [{"file": "comparison"}]},
                      {"caption": "Chapters",
-                      "chapters": [{"file": f"chapters/{nb.stem}"} for nb in chapters]}]}
+                      "chapters": [{"file": f"chapters/{nb.stem}"} for nb in chapters]}]
+           + ([{"caption": "Appendices (as committed)",
+                "chapters": [{"file": f"appendices/{nb.stem}"} for nb in appendices]}]
+              if appendices else [])}
     (src / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False), encoding="utf-8")
     jb = Path(sys.executable).parent / "jupyter-book"
     proc = subprocess.run([str(jb if jb.exists() else "jupyter-book"), "build", str(src), "--quiet"],

@@ -67,7 +67,7 @@ def evaluate(accelerators: Iterable[catalog.Entry] | None = None,
         for name, q in qs.items():
             try:
                 row[name] = float(q.fn(acc))
-            except catalog.CatalogError:     # a field this accelerator does not have
+            except (catalog.CatalogError, AttributeError):   # a field it lacks (no FP4, no FP8)
                 row[name] = None
         table[acc.key] = row
     return table
@@ -83,7 +83,7 @@ def as_json(table, qs) -> dict:
 
 
 def format_value(v: float | None, unit: str = "") -> str:
-    """Three significant figures; fractions as percentages; whole counts as integers."""
+    """Three significant figures; fractions as percentages; whole numbers of chips as integers."""
     from .fmt import integer, num, pct
     if v is None:
         return "n/a"
@@ -93,9 +93,12 @@ def format_value(v: float | None, unit: str = "") -> str:
         v = 0.0
     if unit == "fraction":
         return pct(v)
-    if v == round(v) and abs(v) < 1e15:
+    if unit in COUNT_UNITS and v == round(v):
         return integer(v)
     return num(v)
+
+
+COUNT_UNITS = {"accelerators", "count", "chips"}
 
 
 def text_table(table, qs) -> str:

@@ -69,7 +69,7 @@ def b200_run(tmp_path_factory):
     before = _digest()
     parent = tmp_path_factory.mktemp("runs")
     out = parent / "b200"
-    proc = _cli("rerun", "--hardware", "b200", "--chapters", "01", "--out", str(out))
+    proc = _cli("rerun", "--hardware", "b200", "--chapters", "01", "--out", str(out), "--build")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert _digest() == before, "a re-run touched the committed notebooks"
     assert _no_partial_left(parent)
@@ -104,13 +104,24 @@ def test_rerun_keeps_results_that_name_an_accelerator(committed, b200_run):
 def test_rerun_output_folder_is_complete_and_says_what_ran(b200_run, committed):
     out = b200_run["out"]
     assert sorted(p.name for p in out.iterdir()) == [
-        f"{CHAPTER}.ipynb", "comparison.json", "comparison.md", "hardware.yaml", "rerun.json"]
+        f"{CHAPTER}.ipynb", "book", "comparison.json", "comparison.md", "hardware.yaml", "rerun.json"]
     manifest = json.loads((out / "rerun.json").read_text())
     assert manifest["accelerator"] == "b200" and manifest["default_accelerator"] == "h100"
     assert manifest["chapters"] == [CHAPTER]
     # the hardware that ran, in the file schema: it loads back as the catalogued entry
     assert catalog.hardware_file(out / "hardware.yaml").fields == \
         catalog.lookup("accelerators", "b200").fields
+
+
+def test_build_makes_a_variant_book_of_the_rerun(b200_run):
+    html = b200_run["out"] / "book" / "_build" / "html"
+    chapter = (html / "chapters" / f"{CHAPTER}.html").read_text()
+    assert "NVIDIA B200" in chapter                       # computed for the B200
+    assert b200_run["results"]["flops_per_byte"]["text"] in chapter
+    comparison = (html / "comparison.html").read_text()
+    assert "flops_per_byte" in comparison and "h100_flops_per_byte" in comparison
+    assert json.loads((b200_run["out"] / "rerun.json").read_text())["book"] == \
+        "book/_build/html/index.html"
 
 
 def test_side_by_side_table_lists_every_result_with_ratio(b200_run, committed):

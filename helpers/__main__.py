@@ -68,11 +68,10 @@ def cmd_execute(args) -> int:
 
     params = {}
     if args.accelerator:
-        from .notebook import accelerator
-        accelerator(args.accelerator)          # fail fast, before any kernel starts
-        hw_file = Path(args.accelerator)
-        # chapters run in their own folder: hand them an absolute path to a user's file
-        params["accelerator"] = str(hw_file.resolve()) if hw_file.is_file() else args.accelerator
+        from .rerun import resolve_hardware
+        # fail fast, before any kernel starts; chapters run in their own folder, so a user's
+        # file is handed to them as an absolute (plain-text) path
+        params["accelerator"] = resolve_hardware(args.accelerator)[1]
     out = Path(args.out) if args.out else None
     if params and out is None:
         raise catalog.CatalogError("--accelerator needs --out DIR: the committed notebooks "
@@ -129,7 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("chapters", nargs="*", help="chapter file stems or prefixes, or paths of other "
                    "notebooks such as appendices/sweep.ipynb (default: every chapter)")
     x.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    x.add_argument("--accelerator", help="catalog name or hardware YAML file (needs --out)")
+    x.add_argument("--accelerator", help="catalog name or hardware file (needs --out; "
+                   "`rerun` does this and compares)")
     x.add_argument("--out", help="write executed notebooks here instead of in place")
     x.set_defaults(func=cmd_execute)
     rr = sub.add_parser("rerun", help="re-run the chapters for other hardware into a new folder "

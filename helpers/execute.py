@@ -74,10 +74,11 @@ def execute_many(sources: list[Path], out_dir: Path | None, parameters: dict | N
 
 def _report(futures) -> None:
     """One line per chapter as it finishes: ok with its seconds, or the failing cell."""
-    for fut in as_completed(futures):
+    n = len(futures)
+    for i, fut in enumerate(as_completed(futures), 1):
         src = futures[fut]
         try:
             secs = fut.result()
-            print(f"  ok      {src.name}  ({secs:.1f} s)", flush=True)
+            print(f"  [{i}/{n}] ok      {src.name}  ({secs:.1f} s)", flush=True)
         except Exception as exc:  # one line per failed chapter, no traceback
-            print(f"  FAILED  {src.name}: {_short_error(exc)}", file=sys.stderr, flush=True)
+            print(f"  [{i}/{n}] FAILED  {src.name}: {_short_error(exc)}", file=sys.stderr, flush=True)

@@ -55,6 +55,13 @@ def resolve_hardware(name_or_file: str, overrides: dict | None = None):
     entry = accelerator(name_or_file, overrides)        # raises CatalogError, one line
     path = Path(name_or_file)
     if path.suffix in catalog.HARDWARE_SUFFIXES or path.exists():
+        accs = catalog.accelerators()
+        if entry.key in accs and {n: f.si for n, f in accs[entry.key].fields.items()} != \
+                {n: f.si for n, f in catalog.hardware_file(path).fields.items()}:
+            raise catalog.CatalogError(
+                f"{name_or_file}: entry '{entry.key}': the key names a catalogued accelerator but "
+                "the numbers differ; give your chip a key of its own (results named "
+                f"{entry.key}_… always mean the catalogued one)")
         param = str(path.resolve())
         if not _SAFE_PATH.match(param):
             raise catalog.CatalogError(
@@ -333,7 +340,10 @@ def rerun(hardware: str, chapter_names: list[str] | None = None, out: str | None
         default = {n: r for n, r in results.read_results().items()
                    if r["chapter"] in {nb.stem for nb in chapters}}
         new = results.read_results(stage)
+        # a catalogued chip with --set numbers is not that chip: say so in the column header
+        label = entry.key + ("*" if overrides else "")
         table = compare(default, new, default_key, entry.key)
+        table["accelerator"] = label
         md = comparison_markdown(table, entry, hardware)
         (stage / "comparison.md").write_text(md, encoding="utf-8")
         (stage / "comparison.json").write_text(json.dumps(table, indent=1, ensure_ascii=False)
@@ -363,6 +373,8 @@ def rerun(hardware: str, chapter_names: list[str] | None = None, out: str | None
     finally:
         signal.signal(signal.SIGTERM, previous)
     print(comparison_text(table))
+    if overrides:
+        print(f"* {entry.key} with " + ", ".join(f"{k}={v:g}" for k, v in overrides.items()))
     print(f"done in {seconds:.1f} s: {out_dir}  (python -m helpers results --from {out_dir})"
           + (f"\nbook: {out_dir / 'book' / '_build' / 'html' / 'index.html'}" if html else ""))
     return 0

@@ -298,6 +298,12 @@ BAD_FILES = [
      "mychip.yaml: entry 'mychip', field 'name': character '<' is not allowed"),
     ("a quote in the file's path", 'my"chip.yaml', _edit("launch", 2026),
      "the file's path has characters that are not allowed in a notebook parameter"),
+    ("a catalogued key with other numbers", "mychip.yaml",
+     lambda p: p.write_text(yaml.safe_dump(dict(_h100_doc(), entries={"h100": dict(
+         _h100_doc()["entries"]["mychip"], hbm_bandwidth={"value": 4.8, "unit": "TB/s",
+                                                           "source": "aic_h100"})}))),
+     "mychip.yaml: entry 'h100': the key names a catalogued accelerator but the numbers differ; "
+     "give your chip a key of its own"),
 ]
 
 
@@ -382,7 +388,7 @@ def test_a_rerun_that_fails_midway_leaves_no_output_folder(tmp_path, monkeypatch
     out = tmp_path / "runs" / "b200"
     assert main(["rerun", "--hardware", "b200", "--out", str(out), "--jobs", "1"]) == 1
     err = capsys.readouterr().err
-    assert "FAILED  09_broken.ipynb: cell 3: RuntimeError: boom" in err   # cell 2 is papermill's
+    assert "[1/1] FAILED  09_broken.ipynb: cell 3: RuntimeError: boom" in err  # 2: papermill's
     assert "1 chapter(s) failed (see above); nothing written to" in err
     assert not out.exists() and _no_partial_left(out.parent)
 

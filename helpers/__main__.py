@@ -143,7 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     rr.add_argument("--build", action="store_true", help="also build a variant book into DIR/book")
     rr.add_argument("--set", action="append", default=[], metavar="FIELD=NUMBER",
                     help="override one field, in the unit the entry uses (e.g. hbm_bandwidth=4.8)")
-    rr.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    rr.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                    help="chapters executed at once (default: one per CPU core)")
     rr.set_defaults(func=cmd_rerun)
     h = sub.add_parser("hardware", help="the accelerator catalog")
     h.add_argument("action", choices=["list", "show"])

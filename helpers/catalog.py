@@ -426,6 +426,7 @@ def read_yaml(path: Path | str) -> Any:
 
 
 HARDWARE_SUFFIXES = (".yaml", ".yml", ".toml")
+MAX_HARDWARE_FILE = 1_000_000   # bytes
 _TEXT_BANNED = re.compile(r"[<>{}`$\\\x00-\x1f\x7f]")   # name, vendor: plain one-line text
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -439,6 +440,9 @@ def read_data(path: Path | str) -> Any:
     if path.is_dir():
         raise CatalogError(f"{path}: is a folder, not a YAML or TOML file")
     try:
+        if path.stat().st_size > MAX_HARDWARE_FILE:
+            raise CatalogError(f"{path}: {path.stat().st_size:,} bytes is too large for a hardware "
+                               f"file (at most {MAX_HARDWARE_FILE:,}; `hardware show` prints ~4 kB)")
         raw = path.read_bytes()
     except OSError as e:
         raise CatalogError(f"{path}: cannot be read ({e.strerror})") from None

@@ -287,6 +287,9 @@ BAD_FILES = [
          "a": _h100_doc()["entries"]["mychip"], "b": _h100_doc()["entries"]["mychip"]}))),
      "mychip.yaml: a hardware file holds exactly one entry, found 2 (a, b)"),
     ("missing file", "nothere.yaml", None, "nothere.yaml: cannot be read (No such file or directory)"),
+    ("a folder", "folder.yaml", lambda p: p.mkdir(), "folder.yaml: is a folder, not a YAML or TOML file"),
+    ("a huge file", "mychip.yaml", _text("#" * 2_000_000 + "\n"),
+     "mychip.yaml: 2,000,001 bytes is too large for a hardware file"),
     # hostile: values are data, never code
     ("code in a value", "mychip.yaml", _edit("hbm_bandwidth", f"__import__('os').system('touch {PWNED}')"),
      ("field 'hbm_bandwidth': value \"__import__('os').system(", "is text, not a number")),

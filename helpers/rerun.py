@@ -251,16 +251,50 @@ def comparison_text(table: dict) -> str:
     return "\n".join(lines)
 
 
+def compare_verdicts(default: dict, new: dict) -> list[dict]:
+    """Each claim's verdict in the committed run and in the re-run (caveat included)."""
+    def text(v):
+        return None if v is None else v["verdict"] + (f" ({v['caveat']})" if v["caveat"] else "")
+
+    def label(v):
+        return None if v is None else v["verdict"]
+    rows = []
+    for cid in list(default) + [c for c in new if c not in default]:
+        old, cur = default.get(cid), new.get(cid)
+        rows.append({"id": cid, "chapter": (cur or old)["chapter"],
+                     "default": text(old), "new": text(cur),
+                     "changed": label(old) != label(cur),                 # the verdict itself
+                     "caveat_changed": label(old) == label(cur) and text(old) != text(cur)})
+    return rows
+
+
+def verdicts_text(table: dict) -> str:
+    verdicts = table.get("verdicts", [])
+    changed = [v for v in verdicts if v["changed"]]
+    caveats = [v["id"] for v in verdicts if v["caveat_changed"]]
+    lines = [f"verdicts: {len(verdicts) - len(changed)} of {len(verdicts)} unchanged"
+             + (f" ({', '.join(caveats)}: same verdict, numbers in the caveat changed)" if caveats else "")
+             + ("; changed:" if changed else "")]
+    for v in changed:
+        lines.append(f"  {v['id']}: {v['default'] or '—'}  ->  {v['new'] or '—'}")
+    return "\n".join(lines)
+
+
 def comparison_markdown(table: dict, entry, hardware_arg: str) -> str:
     d, a = table["default_accelerator"], table["accelerator"]
     rows = [[f"`{r['name']}`", r["chapter"], r["unit"], r["default_text"], r["new_text"],
              r["ratio"], "yes" if r["follows_run"] else "no"] for r in table["rows"]]
+    verdicts = [[v["id"], v["chapter"], v["default"] or "—", v["new"] or "—",
+                 "**changed**" if v["changed"] else ("caveat" if v["caveat_changed"] else "=")]
+                for v in table.get("verdicts", [])]
     return (f"# Re-run for {entry.name}\n\n"
             f"Every headline result of the re-run chapters: the committed run on `{d}` beside "
             f"this re-run on `{a}` (`--hardware {Path(hardware_arg).name}`). Results that name "
             "an accelerator keep their meaning, so their ratio is `=`.\n\n"
             + md_table(["result", "chapter", "unit", d, a, "ratio", "follows the run"], rows,
-                       align="lllrrrl") + "\n")
+                       align="lllrrrl") + "\n\n## Verdicts\n\n"
+            + md_table(["claim", "chapter", f"on {d}", f"on {a}", ""], verdicts, align="lllll")
+            + "\n")
 
 
 # --- the variant book -----------------------------------------------------------------------
@@ -343,6 +377,10 @@ def rerun(hardware: str, chapter_names: list[str] | None = None, out: str | None
         label = entry.key + ("*" if overrides else "")
         table = compare(default, new, default_key, entry.key)
         table["accelerator"] = label
+        stems = {nb.stem for nb in chapters}
+        table["verdicts"] = compare_verdicts(
+            {c: v for c, v in results.read_claims().items() if v["chapter"] in stems},
+            results.read_claims(stage))
         md = comparison_markdown(table, entry, hardware)
         (stage / "comparison.md").write_text(md, encoding="utf-8")
         (stage / "comparison.json").write_text(json.dumps(table, indent=1, ensure_ascii=False)
@@ -372,6 +410,7 @@ def rerun(hardware: str, chapter_names: list[str] | None = None, out: str | None
     finally:
         signal.signal(signal.SIGTERM, previous)
     print(comparison_text(table))
+    print(verdicts_text(table))
     if overrides:
         print(f"* {entry.key} with " + ", ".join(f"{k}={v:g}" for k, v in overrides.items()))
     print(f"done in {seconds:.1f} s: {out_dir}  (python -m helpers results --from {out_dir})"

@@ -142,6 +142,15 @@ def test_side_by_side_table_lists_every_result_with_ratio(b200_run, committed):
     assert lines[header].split() == ["result", "unit", "h100", "b200", "ratio"]
     printed = {line.split()[0] for line in lines[header + 1:] if not line.startswith(("--", "done"))}
     assert set(rows) <= printed
+    # verdicts beside each other too: each claim of chapter 1, committed and re-run
+    claims_now = read_claims(b200_run["out"])
+    assert [v["id"] for v in table["verdicts"]] == list(read_claims())
+    for v in table["verdicts"]:
+        assert v["new"].startswith(claims_now[v["id"]]["verdict"])
+        assert v["changed"] == (read_claims()[v["id"]]["verdict"] != claims_now[v["id"]]["verdict"])
+        assert not (v["changed"] and v["caveat_changed"])
+    n = len(table["verdicts"])
+    assert any(line.startswith("verdicts: ") and f"of {n} unchanged" in line for line in lines)
 
 
 def test_results_from_a_rerun_folder(b200_run):

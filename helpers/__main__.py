@@ -1,4 +1,4 @@
-"""Command line: ``python -m helpers {results,claims,execute,hardware} ...``."""
+"""Command line: ``python -m helpers {results,claims,execute,rerun,hardware,sweep} ...``."""
 from __future__ import annotations
 
 import argparse
@@ -12,8 +12,18 @@ from . import catalog, results
 ROOT = results.ROOT
 
 
+def _from_dir(from_dir: str | None) -> str | None:
+    if from_dir is not None:
+        d = Path(from_dir)
+        if not d.is_dir():
+            raise catalog.CatalogError(f"--from {from_dir}: no such folder")
+        if not results.notebooks(d):
+            raise catalog.CatalogError(f"--from {from_dir}: no executed notebooks (*.ipynb) in it")
+    return from_dir
+
+
 def cmd_results(args) -> int:
-    res = results.read_results(args.from_dir)
+    res = results.read_results(_from_dir(args.from_dir))
     if args.json:
         print(json.dumps(res, indent=2, sort_keys=True))
         return 0
@@ -24,7 +34,7 @@ def cmd_results(args) -> int:
 
 
 def cmd_claims(args) -> int:
-    res = results.read_claims(args.from_dir)
+    res = results.read_claims(_from_dir(args.from_dir))
     if args.json:
         print(json.dumps(res, indent=2, sort_keys=True))
         return 0
@@ -33,12 +43,18 @@ def cmd_claims(args) -> int:
     return 0
 
 
+APPENDICES = ROOT / "appendices"
+
+
 def _chapters(names: list[str] | None) -> list[Path]:
     all_nbs = results.notebooks()
-    if not names:
-        return all_nbs
+    if not names:   # every chapter, and the appendices that are notebooks (they read the catalogs)
+        return all_nbs + sorted(APPENDICES.glob("*.ipynb"))
     chosen = []
     for n in names:
+        if n.endswith(".ipynb") and Path(n).is_file():      # e.g. appendices/sweep.ipynb
+            chosen.append(Path(n).resolve())
+            continue
         match = [p for p in all_nbs if p.stem == n or p.stem.startswith(n) or p.name == n]
         if not match:
             raise catalog.CatalogError(f"no chapter matches '{n}'; chapters: "
@@ -52,11 +68,10 @@ def cmd_execute(args) -> int:
 
     params = {}
     if args.accelerator:
-        from .notebook import accelerator
-        accelerator(args.accelerator)          # fail fast, before any kernel starts
-        hw_file = Path(args.accelerator)
-        # chapters run in their own folder: hand them an absolute path to a user's file
-        params["accelerator"] = str(hw_file.resolve()) if hw_file.is_file() else args.accelerator
+        from .rerun import resolve_hardware
+        # fail fast, before any kernel starts; chapters run in their own folder, so a user's
+        # file is handed to them as an absolute (plain-text) path
+        params["accelerator"] = resolve_hardware(args.accelerator)[1]
     out = Path(args.out) if args.out else None
     if params and out is None:
         raise catalog.CatalogError("--accelerator needs --out DIR: the committed notebooks "
@@ -68,31 +83,36 @@ def cmd_execute(args) -> int:
 
 
 def cmd_hardware(args) -> int:
-    import yaml
+    from .rerun import hardware_document
 
     if args.action == "list":
         for key, e in catalog.accelerators().items():
             print(f"{key:<10} {e.name}")
         return 0
-    e = catalog.lookup("accelerators", args.name)
-    used = {f.source.key: f.source for f in e.fields.values()}
-    for f in e.fields.values():
-        used.update({a.source.key: a.source for a in f.alternatives})
-    doc = {"sources": {k: {"url": s.url, "title": s.title, "date": s.date, "tag": s.tag}
-                       for k, s in used.items()},
-           "entries": {e.key: dict(e.text)}}
-    for name, f in e.fields.items():
-        raw = {"value": f.value, "unit": f.unit, "source": f.source.key}
-        if f.note:
-            raw["note"] = f.note
-        if f.missing:
-            raw["missing"] = f.missing
-        doc["entries"][e.key][name] = raw
-    print(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100), end="")
+    print(hardware_document(catalog.lookup("accelerators", args.name), args.format), end="")
     return 0
 
 
-def main(argv=None) -> int:
+def cmd_rerun(args) -> int:
+    from .rerun import parse_sets, rerun
+
+    return rerun(args.hardware, args.chapters, args.out, build=args.build, jobs=args.jobs,
+                 overrides=parse_sets(args.set))
+
+
+def cmd_sweep(args) -> int:
+    from . import sweep
+
+    qs = sweep.quantities()
+    table = sweep.evaluate(qs=qs)
+    if args.json:
+        print(json.dumps(sweep.as_json(table, qs), indent=1, ensure_ascii=False))
+        return 0
+    print(sweep.text_table(table, qs))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m helpers", description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("results", help="headline results published by the executed chapters")
@@ -105,21 +125,57 @@ def main(argv=None) -> int:
     c.add_argument("--from", dest="from_dir")
     c.set_defaults(func=cmd_claims)
     x = sub.add_parser("execute", help="re-execute chapters with papermill (byte-stable)")
-    x.add_argument("chapters", nargs="*", help="chapter file stems or prefixes (default: all)")
+    x.add_argument("chapters", nargs="*", help="chapter file stems or prefixes, or paths of other "
+                   "notebooks such as appendices/sweep.ipynb (default: every chapter)")
     x.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    x.add_argument("--accelerator", help="catalog name or hardware YAML file (needs --out)")
+    x.add_argument("--accelerator", help="catalog name or hardware file (needs --out; "
+                   "`rerun` does this and compares)")
     x.add_argument("--out", help="write executed notebooks here instead of in place")
     x.set_defaults(func=cmd_execute)
+    rr = sub.add_parser("rerun", help="re-run the chapters for other hardware into a new folder "
+                        "and compare every headline result with the committed run")
+    rr.add_argument("--hardware", required=True, metavar="NAME_OR_FILE",
+                    help="a catalogued accelerator (see `hardware list`) or a hardware file "
+                    "(YAML or TOML, the schema `hardware show` prints)")
+    rr.add_argument("--chapters", nargs="+", metavar="CHAPTER",
+                    help="chapter file stems or prefixes, e.g. 01 (default: all)")
+    rr.add_argument("--out", metavar="DIR", help="a new or empty folder (default: runs/<accelerator>)")
+    rr.add_argument("--build", action="store_true", help="also build a variant book into DIR/book")
+    rr.add_argument("--set", action="append", default=[], metavar="FIELD=NUMBER",
+                    help="override one field, in the unit the entry uses (e.g. hbm_bandwidth=4.8)")
+    rr.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                    help="chapters executed at once (default: one per CPU core)")
+    rr.set_defaults(func=cmd_rerun)
     h = sub.add_parser("hardware", help="the accelerator catalog")
     h.add_argument("action", choices=["list", "show"])
     h.add_argument("name", nargs="?", default="h100")
+    h.add_argument("--format", choices=["yaml", "toml"], default="yaml")
     h.set_defaults(func=cmd_hardware)
-    args = p.parse_args(argv)
+    sw = sub.add_parser("sweep", help="every chapter's hardware-dependent headlines for every "
+                        "catalogued accelerator (no notebook is executed)")
+    sw.add_argument("--json", action="store_true")
+    sw.set_defaults(func=cmd_sweep)
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except catalog.CatalogError as e:
+    except catalog.CatalogError as e:   # bad input: one line, nothing written
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:             # `... | head`
+        return 0
+    except KeyboardInterrupt:
+        print("error: interrupted; nothing written", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - a user sees one line; HELPERS_DEBUG=1 shows all
+        if os.environ.get("HELPERS_DEBUG"):
+            raise
+        print(f"error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} "
+              "(HELPERS_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -182,6 +182,48 @@ def _float_or_none(text: str) -> float | None:
         return None
 
 
+_QUANTITY = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z/]+)\s*$")
+
+
+def _short(raw, limit=40) -> str:
+    text = repr(raw)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def example_unit(dim: str) -> str:
+    """A unit of dimension ``dim`` to suggest in messages (the catalogs' usual one)."""
+    preferred = {"bytes/s": "TB/s", "bytes": "GB", "flop/s": "TFLOP/s", "count": "count",
+                 "year": "year", "W": "W", "USD/token": "USD/Mtok"}
+    if dim in preferred:
+        return preferred[dim]
+    return next((u for u, (d, _) in U.UNITS.items() if d == dim), "?")
+
+
+def _split_quantity(text: str) -> tuple[float | None, str | None]:
+    """'3.35 TB/s' -> (3.35, 'TB/s') when the unit is a known one; else (None, None)."""
+    m = _QUANTITY.match(text)
+    if not m or m.group(2) not in U.UNITS:
+        return None, None
+    return float(m.group(1)), m.group(2)
+
+
+def _text_value_problem(value: str, dim: str | None) -> str:
+    """Why a text value is refused, and what to write instead.
+
+    A number written with its unit ("3.35 TB/s") is refused rather than parsed: the unit
+    belongs in 'unit', and a value carrying a second unit would make the file ambiguous."""
+    number, unit = _split_quantity(value)
+    shown = _short(value)
+    if number is None:
+        return (f"value {shown} is text, not a number; write the number alone and its unit in "
+                f"'unit' (e.g. value: 3.35, unit: {example_unit(dim) if dim else 'TB/s'})")
+    if dim and U.dimension(unit) != dim:
+        return (f"value {shown} is text, and {unit} is {U.dimension(unit)}, not {dim}; "
+                f"write a number in 'value' and a {dim} unit (e.g. {example_unit(dim)}) in 'unit'")
+    return (f"value {shown} is text; write the number alone and the unit in 'unit': "
+            f"value: {number:g}, unit: {unit}")
+
+
 def _parse_source(path, key, raw) -> Source:
     if not isinstance(raw, dict):
         raise _fail(path, f"sources.{key}", None, "must be a mapping with url, title, date, tag")
@@ -205,11 +247,17 @@ def parse_field(path, entry, name, raw, dim, sources, *, allow_missing=True,
                 allow_zero=False) -> Field:
     """Validate one ``{value, unit, source, ...}`` mapping and convert it to SI."""
     if not isinstance(raw, dict):
-        raise _fail(path, entry, name, "must be a mapping {value, unit, source}, "
-                    f"e.g. {{value: 3.35, unit: TB/s, source: key}}; got {raw!r}")
+        number, unit = _split_quantity(raw) if isinstance(raw, str) else (None, None)
+        example = (f"{{value: {number:g}, unit: {unit}, source: <key>}}" if number is not None
+                   and U.dimension(unit) == dim else
+                   f"{{value: <number>, unit: <{dim} unit, e.g. {example_unit(dim)}>, source: <key>}}")
+        raise _fail(path, entry, name, f"must be a mapping {{value, unit, source}}; got "
+                    f"{_short(raw)}; write {example}")
     unknown = set(raw) - FIELD_KEYS
     if unknown:
         raise _fail(path, entry, name, f"unknown key '{sorted(unknown)[0]}'")
+    if "value" not in raw and raw.get("missing"):
+        raw = dict(raw, value=None)   # TOML has no null: 'missing' alone means no value
     for req in ("value", "unit", "source"):
         if req not in raw:
             raise _fail(path, entry, name, f"missing '{req}'")
@@ -233,8 +281,7 @@ def parse_field(path, entry, name, raw, dim, sources, *, allow_missing=True,
         if isinstance(value, str) and _is_number(_float_or_none(value)):
             value = float(value)   # YAML 1.1 reads 5.76e23 (no dot before the e) as text
         if isinstance(value, str):
-            raise _fail(path, entry, name, f"value '{value}' is text; write the number alone "
-                        f"and the unit in 'unit' (e.g. value: 3.35, unit: TB/s)")
+            raise _fail(path, entry, name, _text_value_problem(value, dim))
         if not _is_number(value):
             raise _fail(path, entry, name, f"value {value!r} is not a number")
         if value < 0 or (value == 0 and not allow_zero):
@@ -347,8 +394,9 @@ def parse_catalog(path: Path | str, kind: str, data: Any) -> dict[str, Entry]:
     return parsed
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a key written twice in one mapping (YAML would keep the last)."""
+class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """SafeLoader (libyaml's when present: 7x faster) that refuses a key written twice in one
+    mapping (YAML would keep the last)."""
 
     def construct_mapping(self, node, deep=False):
         seen = set()
@@ -372,9 +420,91 @@ def read_yaml(path: Path | str) -> Any:
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
-        problem = getattr(e, "problem", "") or ""
-        detail = f": {problem}" if "appears twice" in problem else ""
+        problem = " ".join(str(getattr(e, "problem", "") or "").split())
+        detail = f": {problem}" if problem else ""
         raise CatalogError(f"{path}: not valid YAML{where}{detail}") from None
+
+
+HARDWARE_SUFFIXES = (".yaml", ".yml", ".toml")
+MAX_HARDWARE_FILE = 1_000_000   # bytes
+_TEXT_BANNED = re.compile(r"[<>{}`$\\\x00-\x1f\x7f]")   # name, vendor: plain one-line text
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def read_data(path: Path | str) -> Any:
+    """A user's catalog-schema file: YAML, or TOML when it ends in ``.toml`` (any other name is
+    tried as YAML, then as TOML). Both are read as plain data: nothing in them is ever run."""
+    import tomllib
+
+    path = Path(path)
+    if path.is_dir():
+        raise CatalogError(f"{path}: is a folder, not a YAML or TOML file")
+    try:
+        if path.stat().st_size > MAX_HARDWARE_FILE:
+            raise CatalogError(f"{path}: {path.stat().st_size:,} bytes is too large for a hardware "
+                               f"file (at most {MAX_HARDWARE_FILE:,}; `hardware show` prints ~4 kB)")
+        raw = path.read_bytes()
+    except OSError as e:
+        raise CatalogError(f"{path}: cannot be read ({e.strerror})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CatalogError(f"{path}: not a text file; a hardware file is YAML or TOML "
+                           "(start from: python -m helpers hardware show h100)") from None
+    if not text.strip():
+        raise CatalogError(f"{path}: file is empty; start from: python -m helpers hardware show "
+                           f"h100 > {path.name}")
+    if path.suffix == ".toml":
+        try:
+            return tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            raise CatalogError(f"{path}: not valid TOML: {str(e).splitlines()[0]}") from None
+    try:
+        return read_yaml(path)
+    except CatalogError as yaml_error:
+        if path.suffix in (".yaml", ".yml"):
+            raise
+        try:
+            return tomllib.loads(text)
+        except tomllib.TOMLDecodeError:
+            raise CatalogError(f"{path}: neither valid YAML nor valid TOML "
+                               f"({str(yaml_error).split(': ', 1)[1]})") from None
+
+
+def hardware_file(path: Path | str) -> Entry:
+    """The single accelerator entry of a user's hardware file (the schema ``hardware show``
+    prints), validated like the catalog, with its text fields kept to plain one-line text."""
+    path = Path(path)
+    data = read_data(path)
+    if isinstance(data, dict) and not data.get("entries") and data.get("sources") is not None:
+        raise CatalogError(f"{path}: no entry under 'entries'; a hardware file holds exactly one")
+    if not isinstance(data, dict) or "entries" not in data:
+        kind = type(data).__name__ if not isinstance(data, dict) else "a mapping without 'entries'"
+        raise CatalogError(f"{path}: not a hardware file (found {kind}); it needs 'sources' and "
+                           "'entries' as printed by: python -m helpers hardware show h100")
+    entries = parse_catalog(path, "accelerators", data)
+    if len(entries) != 1:
+        raise CatalogError(f"{path}: a hardware file holds exactly one entry, found {len(entries)}"
+                           + (f" ({', '.join(entries)})" if entries else ""))
+    (entry,) = entries.values()
+    for key in ("name", "vendor", "notes"):
+        value = entry.text.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise _fail(path, entry.key, key, f"must be text, got {_short(value)}")
+        if key == "notes":          # not printed into pages; only kept free of control bytes
+            bad = _CONTROL.search(value)
+            if bad:
+                raise _fail(path, entry.key, key, f"control character {bad.group()!r} is not allowed")
+            continue
+        if len(value) > 80:
+            raise _fail(path, entry.key, key, "longer than 80 characters")
+        bad = _TEXT_BANNED.search(value)
+        if bad:
+            raise _fail(path, entry.key, key, f"character {bad.group()!r} is not allowed "
+                        "(plain one-line text only: it is printed into the book's pages)")
+    return entry
 
 
 def kinds() -> list[str]:

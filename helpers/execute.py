@@ -60,17 +60,25 @@ def _short_error(exc: BaseException) -> str:
 def execute_many(sources: list[Path], out_dir: Path | None, parameters: dict | None,
                  jobs: int) -> int:
     """Run several notebooks in parallel (one kernel each); print one line per chapter."""
-    failures = 0
     jobs = max(1, min(jobs, len(sources)))
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         futures = {pool.submit(execute_one, src, (out_dir or src.parent) / src.name, parameters): src
                    for src in sources}
-        for fut in as_completed(futures):
-            src = futures[fut]
-            try:
-                secs = fut.result()
-                print(f"  ok      {src.name}  ({secs:.1f} s)", flush=True)
-            except Exception as exc:  # one line per failed chapter, no traceback
-                failures += 1
-                print(f"  FAILED  {src.name}: {_short_error(exc)}", file=sys.stderr, flush=True)
-    return failures
+        try:
+            _report(futures)
+        except BaseException:         # interrupted: start nothing more, let running kernels end
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    return sum(1 for fut in futures if fut.exception() is not None)
+
+
+def _report(futures) -> None:
+    """One line per chapter as it finishes: ok with its seconds, or the failing cell."""
+    n = len(futures)
+    for i, fut in enumerate(as_completed(futures), 1):
+        src = futures[fut]
+        try:
+            secs = fut.result()
+            print(f"  [{i}/{n}] ok      {src.name}  ({secs:.1f} s)", flush=True)
+        except Exception as exc:  # one line per failed chapter, no traceback
+            print(f"  [{i}/{n}] FAILED  {src.name}: {_short_error(exc)}", file=sys.stderr, flush=True)

@@ -127,3 +127,126 @@ def kv_bytes_per_token(model, bytes_per_element: float) -> float:
     else:  # pragma: no cover - the catalog validator rejects other kinds
         raise ValueError(att)
     return model.n_layers * per_layer * bytes_per_element
+
+
+# --- chapter 1's hardware-dependent headlines, for any accelerator (the catalog-wide sweep) ---
+# Each entry is named exactly like the result chapter 1 publishes for its run accelerator, and
+# computes it the same way (same lambdified expressions, same inputs), so that
+# ``SWEEP[name][2](acc)`` equals what a re-run of chapter 1 with ``acc`` publishes under ``name``
+# (tests/test_sweep.py checks it for the committed run; tests/test_rerun.py for re-runs).
+_BF16_BYTES = 2
+
+
+def _lambdas():
+    """Lambdified once, on first use (importing this module stays cheap)."""
+    global _LAMBDAS
+    if _LAMBDAS is None:
+        _LAMBDAS = {
+            "ratio": sp.lambdify((F, W), hardware_ratio),
+            "balance": sp.lambdify((F, W, N_tot, N_act, b_w), balance_batch()),
+            "max_context": lambdify(max_compute_bound_context, N_act, W, F, b_kv, a_kv),
+            "saving": lambdify(slow_mode_max_saving, F, W, b_kv, a_kv, k),
+            "cost": lambdify(cost_per_token, B, N_tot, N_act, F, W, b_w, b_kv, a_kv, L),
+            "floor": lambdify(cost_floor, N_act, F, W, b_kv, a_kv, L),
+        }
+    return _LAMBDAS
+
+
+_LAMBDAS = None
+
+
+def _deepseek():
+    from . import catalog
+    m = catalog.models()["deepseek_v3"]
+    kv = kv_bytes_per_token(m, _BF16_BYTES)
+    return m, kv, attention_flops_per_context_token(m)
+
+
+def _rp4(name):
+    from . import claims
+    return claims.get("RP-4").value(name)
+
+
+def _flops_per_byte(acc) -> float:
+    return _lambdas()["ratio"](acc.bf16_dense_flops, acc.hbm_bandwidth)
+
+
+def _optimal_batch(acc, sparsity) -> float:
+    return _lambdas()["balance"](acc.bf16_dense_flops, acc.hbm_bandwidth, sparsity, 1, _BF16_BYTES)
+
+
+def _sparsity(reading):
+    m, _, _ = _deepseek()
+    return {"lecture": _rp4("routed_experts") / _rp4("active_experts"),
+            "params": m.total_params / m.active_params,
+            "experts": m.routed_experts / m.active_experts}[reading]
+
+
+def _max_context(acc, with_attention: bool) -> float:
+    """Longest compute-bound context for DeepSeek-V3 in BF16; inf when every context can be
+    compute-bound (the cache is read at more FLOP per byte than the chip's ratio)."""
+    m, kv, attn = _deepseek()
+    if with_attention and attn / kv >= _flops_per_byte(acc):
+        return float("inf")
+    return float(_lambdas()["max_context"](m.active_params, acc.hbm_bandwidth,
+                                           acc.bf16_dense_flops, kv, attn if with_attention else 0.0))
+
+
+def _slow_mode_max_saving(acc) -> float:
+    _, kv, attn = _deepseek()
+    if _max_context(acc, True) == float("inf"):
+        return 0.0
+    return float(_lambdas()["saving"](acc.bf16_dense_flops, acc.hbm_bandwidth, kv, attn,
+                                      _rp4("deployment_multiplier_low")))
+
+
+def _slow_mode_saving_at(acc, context: int) -> float:
+    m, kv, attn = _deepseek()
+    lam = _lambdas()
+    deployed = _rp4("deployment_multiplier_low") * _optimal_batch(acc, _sparsity("params"))
+    chip = (acc.bf16_dense_flops, acc.hbm_bandwidth)
+    cost = lam["cost"](deployed, m.total_params, m.active_params, *chip, _BF16_BYTES, kv, attn,
+                       context)
+    floor = lam["floor"](m.active_params, *chip, kv, attn, context)
+    return float(1 - floor / cost)
+
+
+def _replica_chips(acc) -> float:
+    import math
+    m, _, _ = _deepseek()
+    return float(2 ** math.ceil(math.log2(2 * _BF16_BYTES * m.total_params / acc.hbm_capacity)))
+
+
+SWEEP = {
+    "flops_per_byte": ("FLOP/byte", "dense BF16 FLOP/s / HBM bytes/s", _flops_per_byte),
+    "optimal_batch_lecture_example": (
+        "sequences", "BF16 balance batch at the lecture's sparsity",
+        lambda acc: _optimal_batch(acc, _sparsity("lecture"))),
+    "optimal_batch_deepseek_v3_by_params": (
+        "sequences", "BF16 balance batch, DeepSeek-V3 total / active params",
+        lambda acc: _optimal_batch(acc, _sparsity("params"))),
+    "optimal_batch_deepseek_v3_by_experts": (
+        "sequences", "BF16 balance batch, DeepSeek-V3 routed / active routed experts",
+        lambda acc: _optimal_batch(acc, _sparsity("experts"))),
+    "deepseek_v3_attention_share_of_ratio": (
+        "fraction", "DeepSeek-V3 cache intensity / the chip's FLOP per byte",
+        lambda acc: _deepseek()[2] / _deepseek()[1] / _flops_per_byte(acc)),
+    "deepseek_v3_max_compute_bound_context_lecture": (
+        "tokens", "longest compute-bound DeepSeek-V3 BF16 context, attention arithmetic ignored",
+        lambda acc: _max_context(acc, False)),
+    "deepseek_v3_max_compute_bound_context": (
+        "tokens", "longest compute-bound DeepSeek-V3 BF16 context, attention arithmetic included "
+        "(inf: every context; chapter 1 then publishes no number)",
+        lambda acc: _max_context(acc, True)),
+    "deepseek_v3_bf16_replica_chips": (
+        "accelerators", "chips in the smallest power-of-two replica holding DeepSeek-V3 BF16 "
+        "weights twice over", _replica_chips),
+    "slow_mode_max_saving": (
+        "fraction", "largest saving of an unbounded batch over 2x the balance batch, "
+        "DeepSeek-V3 BF16", _slow_mode_max_saving),
+    "slow_mode_saving_32k": (
+        "fraction", "saving of an unbounded batch over 2x the balance batch at 32K context",
+        lambda acc: _slow_mode_saving_at(acc, 32768)),
+    "run_domain_hbm_tb": (
+        "TB", "HBM of one scale-up domain", lambda acc: acc.scale_up_domain * acc.hbm_capacity / 1e12),
+}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from pathlib import Path
 
 from . import catalog, units as U
@@ -35,24 +36,26 @@ _OVERRIDE_SOURCE = catalog.Source("parameter_override", "",
 
 
 def accelerator(name_or_file: str, overrides: dict | None = None) -> catalog.Entry:
-    """A catalogued accelerator by name, or the single entry of a user's hardware YAML file,
-    with ``overrides`` ({field: number in the entry's unit for that field}) applied on top."""
+    """A catalogued accelerator by name, or the single entry of a user's hardware file (YAML or
+    TOML), with ``overrides`` ({field: number in the entry's unit for that field}) applied on top."""
     path = Path(name_or_file)
-    if path.suffix in (".yaml", ".yml") or path.exists():
-        entries = catalog.parse_catalog(path, "accelerators", catalog.read_yaml(path))
-        if len(entries) != 1:
-            raise catalog.CatalogError(f"{path}: a hardware file holds exactly one entry, "
-                                       f"found {len(entries)}")
-        (entry,) = entries.values()
+    if path.suffix in catalog.HARDWARE_SUFFIXES or path.exists():
+        entry = catalog.hardware_file(path)
     else:
         entry = catalog.lookup("accelerators", name_or_file)
     if not overrides:
         return entry
+    if not isinstance(overrides, dict):
+        raise catalog.CatalogError(f"overrides: must be a mapping {{field: number}}, got "
+                                   f"{type(overrides).__name__}")
     fields = dict(entry.fields)
     schema = catalog.SCHEMAS["accelerators"]
     for name, value in overrides.items():
         if name not in schema:
-            raise catalog.CatalogError(f"overrides: entry '{entry.key}', field '{name}': unknown field")
+            close = difflib.get_close_matches(str(name), list(schema), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise catalog.CatalogError(f"overrides: entry '{entry.key}', field '{name}': "
+                                       f"unknown field{hint}")
         unit = fields[name].unit if name in fields else None
         raw = dict(value) if isinstance(value, dict) else {"value": value, "unit": unit}
         raw["source"] = _OVERRIDE_SOURCE.key

@@ -1,0 +1,121 @@
+"""The catalog-wide sweep and the naming rule it relies on.
+
+Naming rule: a result whose name starts with an accelerator key is computed for that
+accelerator in every run; every other hardware-dependent result is computed for the run's
+accelerator. So a swept quantity evaluated for the default accelerator must equal the committed
+result of the same name, and evaluated for ``X`` must equal the committed ``X_<name>`` if a
+chapter publishes one.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+
+from helpers import catalog, results, sweep
+from helpers.rerun import chapter_parameters
+from conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def committed():
+    return results.read_results()
+
+
+@pytest.fixture(scope="module")
+def quantities():
+    return sweep.quantities()
+
+
+def _default_accelerator(chapter: str) -> str:
+    return chapter_parameters(results.CHAPTERS / f"{chapter}.ipynb")["accelerator"]
+
+
+def test_sweep_finds_chapter_1_and_names_no_accelerator(quantities):
+    assert {"flops_per_byte", "optimal_batch_lecture_example",
+            "optimal_batch_deepseek_v3_by_params", "deepseek_v3_max_compute_bound_context",
+            "slow_mode_max_saving"} <= set(quantities)
+    for name, q in quantities.items():
+        assert results.NAME.match(name), name
+        assert name.split("_")[0] not in catalog.accelerators(), name
+        assert callable(q.fn) and q.unit and q.description
+
+
+def test_each_swept_value_for_the_default_accelerator_equals_the_committed_result(
+        committed, quantities):
+    """What makes the naming rule verifiable: same name, same number, same unit."""
+    published = 0
+    for name, q in quantities.items():
+        r = committed.get(name)
+        if r is None:     # a chapter publishes no number when the quantity is unbounded
+            default = catalog.lookup("accelerators", "h100")
+            assert math.isinf(q.fn(default)), f"{name}: swept but published by no chapter"
+            continue
+        acc = catalog.lookup("accelerators", _default_accelerator(r["chapter"]))
+        assert r["accelerator"] == acc.key, name
+        assert r["unit"] == q.unit, name
+        assert q.fn(acc) == pytest.approx(r["value"], rel=1e-12), name
+        published += 1
+    assert published >= 10
+
+
+def test_results_follow_the_naming_rule(committed, quantities):
+    accs = catalog.accelerators()
+    for name, r in committed.items():
+        prefix = name.split("_")[0]
+        default = _default_accelerator(r["chapter"])
+        if prefix in accs:
+            # named for an accelerator: computed for it, whatever the run
+            assert r["accelerator"] == prefix, name
+            rest = name[len(prefix) + 1:]
+            if rest in quantities:     # and it agrees with the sweep for that accelerator
+                assert quantities[rest].fn(accs[prefix]) == pytest.approx(r["value"], rel=1e-12), name
+        elif r["accelerator"] is not None:
+            # names no accelerator: it must be the run's
+            assert r["accelerator"] == default, f"{name} is for {r['accelerator']}: name it so"
+
+
+def test_sweep_covers_every_catalogued_accelerator_and_missing_fields_are_none(quantities):
+    table = sweep.evaluate(qs=quantities)
+    assert list(table) == list(catalog.accelerators())
+    assert all(set(row) == set(quantities) for row in table.values())
+    h100 = catalog.lookup("accelerators", "h100")
+    no_bf16 = dataclasses.replace(h100, key="no_bf16", fields={
+        n: f for n, f in h100.fields.items() if n != "bf16_dense_flops"})
+    row = sweep.evaluate([no_bf16], quantities)["no_bf16"]
+    assert row["flops_per_byte"] is None and row["run_domain_hbm_tb"] == pytest.approx(0.64)
+
+
+def test_sweep_scales_with_the_hardware_as_the_formulas_say(quantities):
+    """Twice the bandwidth halves F/W and every balance batch; capacity leaves them alone."""
+    h100 = catalog.lookup("accelerators", "h100")
+
+    def scaled(field, factor):
+        f = h100.fields[field]
+        return dataclasses.replace(h100, fields=dict(h100.fields, **{
+            field: dataclasses.replace(f, value=f.value * factor, si=f.si * factor)}))
+
+    base, fast, big = (sweep.evaluate([a], quantities)[a.key]
+                       for a in (h100, scaled("hbm_bandwidth", 2), scaled("hbm_capacity", 2)))
+    for name in ("flops_per_byte", "optimal_batch_lecture_example",
+                 "optimal_batch_deepseek_v3_by_params"):
+        assert fast[name] == pytest.approx(base[name] / 2, rel=1e-12)
+        assert big[name] == base[name]
+    assert big["run_domain_hbm_tb"] == pytest.approx(2 * base["run_domain_hbm_tb"], rel=1e-12)
+    assert big["deepseek_v3_bf16_replica_chips"] == base["deepseek_v3_bf16_replica_chips"] / 2
+
+
+def test_sweep_command_json(quantities):
+    proc = subprocess.run([sys.executable, "-m", "helpers", "sweep", "--json"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert set(data["quantities"]) == set(quantities)
+    assert set(data["accelerators"]) == set(catalog.accelerators())
+    a100 = data["accelerators"]["a100"]
+    assert a100["deepseek_v3_max_compute_bound_context"] == "inf"   # JSON has no infinity
+    assert a100["flops_per_byte"] == pytest.approx(312e12 / 2.039e12, rel=1e-12)

@@ -77,9 +77,18 @@ def cmd_execute(args) -> int:
         raise catalog.CatalogError("--accelerator needs --out DIR: the committed notebooks "
                                    "always hold the default run")
     srcs = _chapters(args.chapters)
-    print(f"executing {len(srcs)} chapter(s) with {args.jobs} job(s)"
+    # the claims ledger reads the chapters' outputs: appendices run after the chapters they read
+    first = [p for p in srcs if p.parent != APPENDICES]
+    then = [p for p in srcs if p.parent == APPENDICES and (out is None or args.chapters)]
+    if first and out is None and (APPENDICES / "claims_ledger.ipynb") not in then \
+            and (APPENDICES / "claims_ledger.ipynb").exists():
+        then.append(APPENDICES / "claims_ledger.ipynb")   # keep the ledger current
+    print(f"executing {len(srcs)} notebook(s) with {args.jobs} job(s)"
           + (f" into {out}" if out else " in place"), flush=True)
-    return 1 if execute_many(srcs, out, params, args.jobs) else 0
+    failed = execute_many(first, out, params, args.jobs) if first else 0
+    if then and not failed:
+        failed = execute_many(then, out, params, args.jobs)
+    return 1 if failed else 0
 
 
 def cmd_hardware(args) -> int:

@@ -306,21 +306,29 @@ def build_book(stage: Path, chapters: list[Path], entry, comparison_md: str) -> 
     (src / "chapters").mkdir(parents=True)
     for nb in chapters:
         shutil.copy2(stage / nb.name, src / "chapters" / nb.name)
-    shutil.copy2(ROOT / "intro.md", src / "intro.md")
+    for page in ("intro.md", "course.md"):
+        if (ROOT / page).exists():
+            shutil.copy2(ROOT / page, src / page)
     appendices = sorted((ROOT / "appendices").glob("*.ipynb"))   # as committed (chapters link them)
     if appendices:
         (src / "appendices").mkdir()
         for nb in appendices:
             shutil.copy2(nb, src / "appendices" / nb.name)
+        ledger = src / "appendices" / "claims_ledger.ipynb"
+        if ledger.exists():   # the ledger of this run: the re-run chapters' verdicts
+            from .execute import execute_one
+            execute_one(ROOT / "appendices" / ledger.name, ledger,
+                        {"chapters_dir": str((src / "chapters").resolve())})
     (src / "comparison.md").write_text(comparison_md, encoding="utf-8")
     config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
     config["title"] = f"{config.get('title', 'The book')}: re-run for {entry.name}"
     (src / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     toc = {"format": "jb-book", "root": "intro",
-           "parts": [{"caption": "Re-run", "chapters": [{"file": "comparison"}]},
+           "parts": [{"caption": "Re-run", "chapters": [{"file": "comparison"}]
+                      + ([{"file": "course"}] if (src / "course.md").exists() else [])},
                      {"caption": "Chapters",
                       "chapters": [{"file": f"chapters/{nb.stem}"} for nb in chapters]}]
-           + ([{"caption": "Appendices (as committed)",
+           + ([{"caption": "Appendices (the ledger is this run's; the rest as committed)",
                 "chapters": [{"file": f"appendices/{nb.stem}"} for nb in appendices]}]
               if appendices else [])}
     (src / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False), encoding="utf-8")

@@ -237,6 +237,9 @@ def test_results_match_the_catalog(results, cat):
     gamma = math.exp(np.mean(np.log(np.array([e.attention_flops for e in table2]) / x)))
     entry = f.kv_bytes_per_token(ds, 2) / ds.n_layers
     plateau = cat["context_plateau"].plateau_high
+    # FP8 indexer key plus its FP32 scale, as chapter 4 reads DeepSeek's model.py (128 + 4 bytes)
+    fmt = catalog.load("memory_tiers")["deepseek_v32_indexer_cache"]
+    index_key = ds.index_head_dim * fmt.key_bytes_per_element + fmt.scale_bytes_per_key
     expected = {
         "ssa_keys_per_query": k,
         "ssa_pair_fraction_12m": 2 * k / ctx12,
@@ -251,7 +254,8 @@ def test_results_match_the_catalog(results, cat):
         "h100_dsa_indexer_crossover_tokens_time_fp8": cfg * h100.fp8_dense_flops / h100.bf16_dense_flops,
         "dsa_indexer_crossover_tokens_time_fp8": cfg * h100.fp8_dense_flops / h100.bf16_dense_flops,
         "subq_implied_width_fwd_bwd_causal": 2 ** round(math.log2(t1m.dense_flops / (7 * t1m.context**2))),
-        "rp19_dsa_context_ceiling_tokens": (plateau - ds.index_topk) * entry / ds.index_head_dim,
+        "rp19_dsa_context_ceiling_tokens": (plateau - ds.index_topk) * entry / index_key,
+        "dsa_cache_read_ratio": entry / index_key,
         "rp19_sqrt_context_ceiling_tokens": (plateau - ds.index_topk) ** 2,
         "h100_kv_read_over_compute_at_plateau": (plateau * f.kv_bytes_per_token(ds, 2) / h100.hbm_bandwidth)
                                                 / (2 * ds.active_params / h100.bf16_dense_flops),
@@ -286,3 +290,23 @@ def test_claimed_values_are_in_the_claims_catalog():
     assert claims.get("SQ-2").value("reduction_1m") == 64.5
     assert claims.get("SQ-4").value("pair_fraction_12m") == pytest.approx(0.0013)
     assert claims.get("SQ-5").value("crossover_context") == 52000
+
+
+def test_labels_follow_the_rule_for_their_numbers(results):
+    """Each numeric claim's label is the book's rule applied to its farthest (claimed, derived) pair;
+    RP-19's mechanism (a square root) is absent, so it is 'does not follow'."""
+    from helpers.verdicts import ratio_verdict
+
+    def rule(*pairs):
+        c, d = max(pairs, key=lambda cd: abs(math.log(cd[1] / cd[0])))
+        return ratio_verdict(c, d)
+
+    recorded = read_claims()
+    sq3, sq4 = claims.get("SQ-3"), claims.get("SQ-4")
+    assert recorded["SQ-3"]["verdict"] == rule(
+        (sq3.value("speedup_1m"), results["ssa_speedup_1m"]["value"]),
+        (sq3.value("parity_context"), results["fa2_ssa_parity_tokens"]["value"]))
+    assert recorded["SQ-4"]["verdict"] == rule(
+        (sq4.value("pair_fraction_12m"), results["ssa_pair_fraction_12m"]["value"]),
+        (sq4.value("reduction_12m"), results["ssa_reduction_12m"]["value"]))
+    assert recorded["RP-19"]["verdict"] == "does not follow" and recorded["RP-19"]["caveat"]

@@ -132,6 +132,10 @@ def test_chapter_4_results_match_the_catalogs(results, idx):
         "kv_bytes_per_layer_8x128_fp8": 2 * 8 * 128,
         "attention_flops_per_context_token_input_step": 4 * 100e9 * (2.5 / 1.25 - 1) / 200_000,
         "gemini_break_even_hold_minutes": (1.25 - 0.125) / 4.50 * 60,
+        # the exercise's break-even, on both bases for both models (the same storage price)
+        "ex_gemini25_hold_minutes_no_hit": 1.25 / 4.50 * 60,
+        "ex_gemini31_hold_minutes": 2.00 / 4.50 * 60,
+        "ex_gemini31_hold_minutes_with_hit": (2.00 - 0.20) / 4.50 * 60,
         "opus_implied_storage_5m": (6.25 - 5) / (5 / 60),
         "opus_implied_storage_1h": (10 - 5) / 1,
     }
@@ -238,6 +242,32 @@ def test_claims_rp15_to_rp18_have_verdicts_in_the_book_s_form():
             assert c["caveat"], cid
         assert claims.get(cid).values, f"{cid} has no claimed values in claims.yaml"
     assert ledger["RP-18"]["verdict"] == ratio_verdict(claims.get("RP-18").value("ttl_long"), disk)
+
+
+def test_rp15_caveat_states_which_reading_gives_which_label():
+    rp15, accs = claims.get("RP-15"), catalog.accelerators()
+    gemini = catalog.prices()["gemini_2_5_pro_2026_03"]
+    lo, hi = rp15.value("kv_bytes_low"), rp15.value("kv_bytes_high")
+    c = read_claims()["RP-15"]
+    labels = {}
+    for key in ("tpu7x", "h100"):
+        a = accs[key]
+        for prec, flops in (("fp8", a.fp8_dense_flops), ("bf16", a.bf16_dense_flops)):
+            b = 2 * rp15.value("active_params") * a.hbm_bandwidth / (flops * gemini.long_context_threshold)
+            labels[key, prec] = "holds" if lo <= b <= hi else ratio_verdict(hi if b > hi else lo, b)
+            assert f"{round(b):,} B → {labels[key, prec]}" in c["caveat"], (key, prec)
+    # the kept label rests on the FP8 reading, and the BF16 reading's own label is shown
+    assert labels["tpu7x", "fp8"] == "holds" and c["verdict"] == "holds with caveat"
+    assert labels["tpu7x", "bf16"].startswith("off by")
+
+
+def test_displays_show_a_run_accelerator_that_is_a_named_part_once():
+    nb = json.loads((ROOT / "chapters" / f"{CHAPTER}.ipynb").read_text())
+    out = {c["id"]: "".join("".join(o["data"].get("text/markdown", [])) for o in c.get("outputs", [])
+                            if "data" in o) for c in nb["cells"] if c["cell_type"] == "code"}
+    assert out["ch04-18"].splitlines()[0].lower().count("h100 (bytes)") == 1
+    assert sum(line.startswith("| HBM | NVIDIA H100") for line in out["ch04-43"].splitlines()) == 1
+    assert "n/a" not in out["ch04-13"]          # parts without an FP8 speed-up are shown alike
 
 
 # --- a re-run on a TPU changes exactly the run's hardware-dependent results ------------------

@@ -60,6 +60,8 @@ def test_results_match_catalogs_and_formulas(results):
         "fast_mode_batch_ratio": float(sv.fast_batch_ratio.subs({sv.p: p, sv.r: r})),
         "fast_mode_kv_share": float(sv.fast_kv_share.subs({sv.p: p, sv.r: r})),
         "google_2025_10_tokens_per_s": 1.3e15 / sv.SECONDS_PER_MONTH,
+        # decoded share of Google's October 2025 count for 128,000 tokens/s to be 1/1000 of it
+        "gemini_decoded_share_for_claim": 128_000 / (1.3e15 / sv.SECONDS_PER_MONTH) / 1e-3,
     }
     for name, value in expected.items():
         assert results[name]["value"] == pytest.approx(value, rel=1e-12), name
@@ -147,6 +149,8 @@ def test_usage_catalog_is_dated_and_sourced():
     assert len(google) >= 4
     for e in google:
         assert e.text["date"] and e.fields["monthly_tokens"].source.url.startswith("https://")
+    sla = usage["openai_fast_mode"]
+    assert sla.sla_share_of_requests == pytest.approx(0.99) and sla.min_output_speed == 50
 
 
 @pytest.fixture(scope="module")

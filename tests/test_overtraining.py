@@ -143,6 +143,8 @@ def test_results_match_catalogs(results):
     expected["llama3_405b_attention_share"] = attn
     expected["llama3_405b_gpu_hours_same_mfu"] = runs["llama3_405b"].gpu_hours / 3600  # run is H100
     expected["overtrain_factor_lecture_equal_compute"] = 200e12 / 3 / 100e9 / 20
+    # the lecture's "30 %" as an overhead (x 1.3) against as an efficiency (/ 0.3)
+    expected["ex_rl_overhead_over_efficiency"] = (6 / (1.3 * 6)) / (6 * 0.3 / 6)
     for name, value in expected.items():
         assert results[name]["value"] == pytest.approx(value, rel=1e-12), name
     assert results["h100_mfu_llama3_405b"]["accelerator"] == "h100"
@@ -157,6 +159,9 @@ def test_claims_have_values_and_verdicts_in_the_book_s_form():
         if c["verdict"] != "holds":
             assert c["caveat"], cid
     assert "not identified" in recorded["MISC-1"]["caveat"]
+    # RP-14: 450T against 150T is off by 3x, and the estimate reading (1.75-3.5x) is off too
+    assert recorded["RP-14"]["verdict"] == "off by 3.0× (claim too low)"
+    assert "factor 1.75–3.5" in recorded["RP-14"]["caveat"] and "holds" not in recorded["RP-14"]["caveat"]
 
 
 def test_rerun_on_b200_changes_only_the_accelerator_twins(tmp_path, results):
@@ -179,6 +184,10 @@ def test_rerun_on_b200_changes_only_the_accelerator_twins(tmp_path, results):
     for name, r in results.items():
         if r["chapter"] == CHAPTER and name not in twins:
             assert rerun[name]["value"] == r["value"], name
+    # the same-MFU column is shown only where it does not repeat the published H100 hours
+    column = "M b200 GPU-h"
+    assert column in (out / f"{CHAPTER}.ipynb").read_text(encoding="utf-8")
+    assert column not in (ROOT / "chapters" / f"{CHAPTER}.ipynb").read_text(encoding="utf-8")
 
 
 def test_scaling_module_exports_exist():

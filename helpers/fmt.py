@@ -28,6 +28,9 @@ def integer(x: float) -> str:
 
 
 def pct(x: float, sig: int = 2) -> str:
+    """A fraction as a percentage; rounding noise (|x| < 1e-12, e.g. 1 - a/a) prints as 0 %."""
+    if abs(x) < 1e-12:
+        return "0 %"
     return f"{num(100 * x, sig)} %"
 
 

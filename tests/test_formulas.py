@@ -146,3 +146,9 @@ def test_off_by_labels_never_read_as_inside_the_caveat_band():
     assert ratio_verdict(100, 150.3) == "off by 1.503× (claim too low)"
     assert ratio_verdict(100, 224) == "off by 2.2× (claim too low)"
     assert ratio_verdict(160, 100) == "off by 1.60× (claim too high)"
+
+
+def test_percentages_hide_rounding_noise():
+    from helpers.fmt import pct
+    assert pct(1 - 0.3 / 0.3) == "0 %" and pct(-2.2e-16) == "0 %"
+    assert pct(0.0832) == "8.3 %" and pct(1e-6) == "0.0001 %"

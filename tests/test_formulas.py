@@ -151,4 +151,4 @@ def test_off_by_labels_never_read_as_inside_the_caveat_band():
 def test_percentages_hide_rounding_noise():
     from helpers.fmt import pct
     assert pct(1 - 0.3 / 0.3) == "0 %" and pct(-2.2e-16) == "0 %"
-    assert pct(0.0832) == "8.3 %" and pct(1e-6) == "0.0001 %"
+    assert pct(0.0832) == "8.3 %" and pct(1e-6) == "0.00010 %"

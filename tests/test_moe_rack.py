@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from helpers import catalog, parallelism as par
+from helpers import catalog, claims, parallelism as par
 from helpers.results import read_claims, read_results
 from helpers.verdicts import VERDICT
 from conftest import ROOT
@@ -255,3 +255,39 @@ def test_network_catalog_loads_with_units():
         net["nvidia_dies_per_package"].rubin_ultra
     assert net["deepep_low_latency_h800"].nic_bandwidth == 50e9
     assert net["infiniband_ndr_switch"].port_to_port_latency == pytest.approx(330e-9)
+
+
+def test_bf16_exercise_follows_from_the_h100_table(results):
+    """Exercise: the premise (FP8 hides on the H100) and the answer (BF16 does not) are both glued."""
+    fp8 = results["deepseek_v3_a2a_over_expert_time_h100_nvlink"]["value"]
+    bf16 = results["ex_bf16_h100_ratio"]["value"]
+    assert bf16 == pytest.approx(fp8 * (2 + 2) / (1 + 2), rel=1e-12)
+    assert fp8 <= 1 < bf16          # the exercise's wording assumes exactly this crossing
+
+
+def test_hopper_pipeline_results_match_an_independent_count(results):
+    """Kimi K2 over HGX H100 boards as pipeline stages: plain arithmetic on the catalog."""
+    h100, gb200, kimi = _acc("h100"), _acc("gb200"), _model("kimi_k2")
+    board = h100.scale_up_domain * h100.hbm_capacity
+    w = kimi.total_params * 1                                   # FP8
+    kv = kimi.n_layers * (kimi.kv_lora_rank + kimi.qk_rope_head_dim) * 2   # BF16 MLA cache
+    stages = math.ceil(w / board)
+    ctx = 32768
+    spare = board - w / stages
+    assert results["kimi_k2_h100_pipeline_stages"]["value"] == stages
+    assert results["kimi_k2_h100_stage_spare_gb"]["value"] == pytest.approx(spare / 1e9, rel=1e-12)
+    # P stages, each holding B_mb L b_kv: the pipeline keeps P micro-batches in flight
+    assert results["kimi_k2_h100_pipeline_sequences_32k"]["value"] == pytest.approx(
+        stages * spare / (ctx * kv), rel=1e-12)
+    target = results["kimi_k2_h100_boards_for_target_32k"]["value"]
+    deployed = claims.get("RP-4").value("deployed_batch_low")
+    batch = min(p for p in range(1, 1000) if p * board - w >= deployed * ctx * kv)
+    assert target == batch
+    assert results["kimi_k2_h100_pipeline_floor_ms"]["value"] == pytest.approx(
+        1e3 * w / (h100.scale_up_domain * h100.hbm_bandwidth), rel=1e-12)
+    assert results["kimi_k2_decode_latency_floor_ms_nvl72"]["value"] == pytest.approx(
+        1e3 * w / (gb200.scale_up_domain * gb200.hbm_bandwidth), rel=1e-12)
+
+
+def test_hopper_dies_per_package_is_one():
+    assert catalog.load("networks")["nvidia_dies_per_package"].hopper == 1

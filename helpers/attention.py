@@ -162,10 +162,6 @@ linear_selector_ceiling = _positive_root(rho * n + k, L0)
 sqrt_selector_ceiling = _positive_root(rho * sp.sqrt(n) + k, L0)
 
 
-def lam(expr: sp.Expr, *symbols: sp.Symbol):
-    return sp.lambdify(symbols, expr, "math")
-
-
 # --- hardware-dependent headlines for the catalog-wide sweep -----------------------------------------
 def _report_entries():
     from . import catalog
@@ -201,8 +197,9 @@ def dsa_indexer_crossover_time(acc) -> float:
     """DeepSeek-V3.2: context where the FP8 indexer takes as long as the BF16 sparse attention."""
     from . import catalog
     m = catalog.lookup("models", "deepseek_v3_2")
-    return lam(indexer_crossover_time, P, k, P_I, r_prec)(
-        mla_pair_flops(m), m.index_topk, indexer_pair_flops(m), precision_speedup(acc))
+    return _f.evaluate(indexer_crossover_time, {P: mla_pair_flops(m), k: m.index_topk,
+                                                P_I: indexer_pair_flops(m),
+                                                r_prec: precision_speedup(acc)})
 
 
 def kv_read_over_compute(acc, context) -> float:
@@ -211,10 +208,9 @@ def kv_read_over_compute(acc, context) -> float:
     t_kv / t_compute with B = 1; the batch cancels)."""
     from . import catalog
     m = catalog.lookup("models", "deepseek_v3_2")
-    ratio = (_f.t_kv / _f.t_compute).subs({
-        _f.L: context, _f.b_kv: _f.kv_bytes_per_token(m, 2), _f.W: acc.hbm_bandwidth,
+    return _f.evaluate(_f.t_kv / _f.t_compute, {
+        _f.B: 1, _f.L: context, _f.b_kv: _f.kv_bytes_per_token(m, 2), _f.W: acc.hbm_bandwidth,
         _f.N_act: m.active_params, _f.F: acc.bf16_dense_flops})
-    return float(ratio)
 
 
 def _kv_read_over_compute_at_plateau(acc) -> float:

@@ -10,6 +10,8 @@ Conventions (stated once, used everywhere):
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import sympy as sp
 
 # --- symbols -------------------------------------------------------------------------------
@@ -88,6 +90,23 @@ slow_mode_max_saving = sp.simplify(_weights_per_token / (_weights_per_token + _k
 def lambdify(expr: sp.Expr, *symbols: sp.Symbol):
     """numpy function of ``expr``; Max becomes numpy.maximum so it broadcasts."""
     return sp.lambdify(symbols, expr, modules=[{"Max": __import__("numpy").maximum}, "numpy"])
+
+
+@lru_cache(maxsize=None)
+def _compiled(expr: sp.Expr, symbols: tuple, zeros: tuple):
+    reduced = expr.subs({sym: 0 for sym in zeros})   # terms a zero removes (B = 0, say)
+    unset = reduced.free_symbols - set(symbols)
+    if unset:
+        raise ValueError(f"no value for {', '.join(sorted(map(str, unset)))}")
+    return sp.lambdify(symbols, reduced, modules=["math"])
+
+
+def evaluate(expr: sp.Expr, values: dict) -> float:
+    """``float(expr.subs(values))`` at compiled speed: the expression is lambdified once per set of
+    symbols and reused (the catalog-wide sweep evaluates each formula for many accelerators)."""
+    zeros = tuple(sym for sym, v in values.items() if v == 0)
+    rest = {sym: float(v) for sym, v in values.items() if v != 0}
+    return float(_compiled(expr, tuple(rest), zeros)(*rest.values()))
 
 
 # --- KV-cache size per token ---------------------------------------------------------------

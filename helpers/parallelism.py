@@ -155,7 +155,7 @@ def decode_floor_over_domains(nbytes: float, acc) -> float:
     """Seconds to read ``nbytes`` once, spread over the smallest whole number of domains that
     holds them (one domain when it fits): the decode latency floor of that deployment."""
     gpus = domains_needed(nbytes, acc) * acc.scale_up_domain
-    return float(latency_floor.subs({B: 0, N_tot: nbytes, b_w: 1, D: gpus, W: acc.hbm_bandwidth}))
+    return f.evaluate(latency_floor, {B: 0, N_tot: nbytes, b_w: 1, D: gpus, W: acc.hbm_bandwidth})
 
 
 def _deepseek_floor_ms(acc) -> float:
@@ -173,7 +173,7 @@ def a2a_over_expert_time(model, acc) -> float:
                         model.active_experts, model.n_layers - model.n_dense_layers)
     vals = {k_e: model.active_experts, d: model.hidden_size, b_d: 1, b_c: 2,
             G: acc.scale_up_domain, W_link: acc.scale_up_bandwidth, P_e: p_e, F: flops}
-    return float((t_a2a / t_expert).subs(vals))
+    return f.evaluate(t_a2a / t_expert, vals)
 
 
 def _deepseek_a2a_ratio(acc) -> float:

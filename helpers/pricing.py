@@ -218,7 +218,7 @@ def usd_per_gb_hour(storage_usd_per_token_second: float, kv_bytes_per_token: flo
 
 
 def drain_seconds(capacity_bytes: float, bandwidth_bytes_per_s: float) -> float:
-    return float(drain_time.subs({C: capacity_bytes, W_tier: bandwidth_bytes_per_s}))
+    return f.evaluate(drain_time, {C: capacity_bytes, W_tier: bandwidth_bytes_per_s})
 
 
 # --- the catalog-wide sweep ----------------------------------------------------------------
@@ -233,9 +233,9 @@ def _kv_bytes_price_step(acc) -> float:
     from . import catalog, claims
     rp15 = claims.get("RP-15")
     step = catalog.prices()["gemini_2_5_pro_2026_03"].long_context_threshold
-    return float(kv_bytes_from_step.subs({kappa: 1, f.N_act: rp15.value("active_params"),
-                                          f.W: acc.hbm_bandwidth, f.F: acc.bf16_dense_flops,
-                                          L_step: step}))
+    return f.evaluate(kv_bytes_from_step, {kappa: 1, f.N_act: rp15.value("active_params"),
+                                           f.W: acc.hbm_bandwidth, f.F: acc.bf16_dense_flops,
+                                           L_step: step})
 
 
 def _drain_hbm(acc) -> float:

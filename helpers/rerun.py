@@ -192,10 +192,11 @@ def hardware_document(entry: catalog.Entry, fmt: str = "yaml") -> str:
 
 # --- the comparison -------------------------------------------------------------------------
 def _ratio(old: float | None, new: float | None) -> str:
-    """new / old to 3 significant figures (scientific when far from 1); '=' when unchanged."""
+    """new / old to 3 significant figures (scientific when far from 1); '=' when unchanged, up to
+    the last bits of floating point (two routes to the same number)."""
     if old is None or new is None:
         return "—"
-    if old == new:
+    if old == new or (old != 0 and abs(new / old - 1) < 1e-12):
         return "="
     if old == 0:
         return "—"

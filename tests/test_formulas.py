@@ -152,3 +152,12 @@ def test_percentages_hide_rounding_noise():
     from helpers.fmt import pct
     assert pct(1 - 0.3 / 0.3) == "0 %" and pct(-2.2e-16) == "0 %"
     assert pct(0.0832) == "8.3 %" and pct(1e-6) == "0.00010 %"
+
+
+def test_evaluate_is_subs_at_compiled_speed():
+    values = {f.B: 0, f.N_tot: 1e12, f.b_w: 1, f.W: 3.35e12, f.L: 1000, f.b_kv: 70272}
+    assert f.evaluate(f.t_memory, values) == pytest.approx(float(f.t_memory.subs(values)), rel=1e-15)
+    values[f.B] = 64
+    assert f.evaluate(f.t_memory, values) == pytest.approx(float(f.t_memory.subs(values)), rel=1e-15)
+    with pytest.raises(ValueError, match="no value for"):
+        f.evaluate(f.t_memory, {f.B: 1, f.N_tot: 1e12})

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
 import os
 import shutil
 import subprocess
@@ -18,6 +19,13 @@ VENV_BIN = Path(sys.executable).parent
 
 def run(cmd, **kw):
     return subprocess.run(cmd, cwd=kw.pop("cwd", ROOT), capture_output=True, text=True, **kw)
+
+
+@pytest.fixture(scope="session")
+def results() -> dict:
+    """Every published result, as `python -m helpers results --json` prints it (run once)."""
+    proc = run([sys.executable, "-m", "helpers", "results", "--json"], check=True)
+    return json.loads(proc.stdout)
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 chapter's published results recomputed independently from the catalogs."""
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
@@ -22,13 +21,6 @@ REQUIRED = ["tokens_per_param_compute_optimal_hoffmann", "tokens_per_param_compu
             "llama3_405b_training_flops"]
 CLAIMS = ["RP-12", "RP-13", "RP-14", "L3-1", "L3-2", "L3-3", "MISC-1"]
 FITS = ["hoffmann", "epoch"]
-
-
-@pytest.fixture(scope="module")
-def results():
-    proc = subprocess.run([sys.executable, "-m", "helpers", "results", "--json"], cwd=ROOT,
-                          capture_output=True, text=True, check=True)
-    return json.loads(proc.stdout)
 
 
 def _fit(key):

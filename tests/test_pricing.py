@@ -41,13 +41,6 @@ HAND_KV_BF16 = {
 
 
 @pytest.fixture(scope="module")
-def results():
-    proc = subprocess.run([sys.executable, "-m", "helpers", "results", "--json"], cwd=ROOT,
-                          capture_output=True, text=True, check=True)
-    return json.loads(proc.stdout)
-
-
-@pytest.fixture(scope="module")
 def idx():
     e = catalog.load("memory_tiers")["deepseek_v32_indexer_cache"]
     return e.key_bytes_per_element, e.scale_bytes_per_key

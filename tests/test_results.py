@@ -5,10 +5,6 @@ change to a catalog number or to a formula that was not followed by re-executing
 fails this file (and nbval)."""
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
 import sympy as sp
 
@@ -18,13 +14,6 @@ from conftest import ROOT
 
 CHAPTER1 = ["h100_flops_per_byte", "a100_flops_per_byte", "optimal_batch_lecture_example",
             "optimal_batch_deepseek_v3_by_params", "optimal_batch_deepseek_v3_by_experts"]
-
-
-@pytest.fixture(scope="module")
-def results():
-    proc = subprocess.run([sys.executable, "-m", "helpers", "results", "--json"], cwd=ROOT,
-                          capture_output=True, text=True, check=True)
-    return json.loads(proc.stdout)
 
 
 def test_cli_lists_chapter_1_required_names(results):

@@ -164,21 +164,30 @@ def _deepseek_floor_ms(acc) -> float:
     return 1e3 * decode_floor_over_domains(ds.total_params * 1, acc)   # FP8: 1 byte per weight
 
 
-def a2a_over_expert_time(model, acc) -> float:
-    """All-to-all time / expert arithmetic time per token and MoE layer, expert-parallel over one
-    scale-up domain: FP8 dispatch, BF16 combine (as DeepEP), FP8 arithmetic (the BF16 rate on
-    parts without FP8 units). Above 1 the traffic cannot hide under compute-bound experts."""
+def a2a_over_expert_time(model, acc, over: str = "scale_up") -> float:
+    """All-to-all time / expert arithmetic time per token and MoE layer: FP8 dispatch, BF16
+    combine (as DeepEP), FP8 arithmetic (the BF16 rate on parts without FP8 units). Above 1 the
+    traffic cannot hide under compute-bound experts. ``over="scale_up"``: expert-parallel over one
+    scale-up domain; ``"scale_out"``: over a group spanning many domains, every copy on the NIC
+    (the group size's (1 - 1/G) tends to 1)."""
     flops = acc.fp8_dense_flops if acc.has("fp8_dense_flops") else acc.bf16_dense_flops
     p_e = expert_params(model.total_params, model.active_params, model.routed_experts,
                         model.active_experts, model.n_layers - model.n_dense_layers)
+    group, link = ((acc.scale_up_domain, acc.scale_up_bandwidth) if over == "scale_up"
+                   else (math.inf, acc.scale_out_bandwidth))
     vals = {k_e: model.active_experts, d: model.hidden_size, b_d: 1, b_c: 2,
-            G: acc.scale_up_domain, W_link: acc.scale_up_bandwidth, P_e: p_e, F: flops}
+            G: group, W_link: link, P_e: p_e, F: flops}
     return f.evaluate(t_a2a / t_expert, vals)
 
 
-def _deepseek_a2a_ratio(acc) -> float:
+def _deepseek_a2a_ratio(acc, over: str = "scale_up") -> float:
     from . import catalog
-    return a2a_over_expert_time(catalog.models()["deepseek_v3"], acc)
+    return a2a_over_expert_time(catalog.models()["deepseek_v3"], acc, over)
+
+
+def _kimi_weight_fraction(acc) -> float:
+    from . import catalog
+    return catalog.models()["kimi_k2"].total_params * 1 / domain_hbm(acc)   # FP8: 1 byte/weight
 
 
 SWEEP = {
@@ -191,4 +200,9 @@ SWEEP = {
     "deepseek_v3_a2a_over_expert_time_scale_up": (
         "ratio", "DeepSeek-V3 all-to-all time / expert arithmetic time, expert-parallel over one "
         "scale-up domain (FP8 dispatch, BF16 combine, FP8 arithmetic)", _deepseek_a2a_ratio),
+    "deepseek_v3_a2a_over_expert_time_scale_out": (
+        "ratio", "DeepSeek-V3 all-to-all time / expert arithmetic time, expert-parallel across "
+        "scale-up domains over the NIC", lambda a: _deepseek_a2a_ratio(a, "scale_out")),
+    "kimi_k2_fp8_weight_fraction_of_domain_hbm": (
+        "fraction", "Kimi K2 FP8 weights / HBM of one scale-up domain", _kimi_weight_fraction),
 }

@@ -67,6 +67,15 @@ def record_claim(claim_id: str, claimed: str, derived: str, verdict: str, *, sec
                                           "section": section})
 
 
+def record_verdicts(verdicts: dict, sections: dict, *, caveat_header: str = "caveat") -> str:
+    """Record a chapter's verdicts, ``{id: (claimed, derived, verdict, caveat)}`` with each id's
+    section in ``sections``, and return them as the chapter's verdict table (Markdown)."""
+    for cid, (claimed, derived, verdict, caveat) in verdicts.items():
+        record_claim(cid, claimed, derived, verdict, caveat=caveat, section=sections[cid])
+    return fmt.md_table(["claim", "claimed", "derived", "verdict", caveat_header],
+                        [[cid, *v] for cid, v in verdicts.items()], align="lllll")
+
+
 def _notebook_outputs(path: Path):
     nb = json.loads(Path(path).read_text(encoding="utf-8"))
     for cell in nb.get("cells", []):

@@ -17,6 +17,7 @@ import numpy as np
 import sympy as sp
 
 from . import catalog
+from .formulas import evaluate   # float(expr.subs(values)), compiled once per expression
 
 # --- symbols -------------------------------------------------------------------------------
 N = sp.Symbol("N", positive=True)                        # parameters (active, for an MoE)
@@ -103,10 +104,6 @@ def fit(key: str, precise: bool = False) -> dict[sp.Symbol, float]:
         fld = e.fields[name]
         out[sym] = fld.alternatives[0].si if precise and fld.alternatives else fld.si
     return out
-
-
-def evaluate(expr: sp.Expr, subs: dict) -> float:
-    return float(expr.subs(subs))
 
 
 def loss_fn(subs: dict):

@@ -30,10 +30,13 @@ class Quantity:
 
 
 def quantities() -> dict[str, Quantity]:
-    """Every SWEEP entry of every ``helpers.*`` module, in module then definition order."""
+    """Every hardware-dependent headline of the registry (``HEADLINES`` in the topic modules),
+    plus any module's legacy ``SWEEP`` entries, in module then definition order."""
     import helpers
+    from . import registry
 
-    found: dict[str, Quantity] = {}
+    found: dict[str, Quantity] = {n: Quantity(n, h.unit, h.description, h.value, h.module)
+                                  for n, h in registry.hardware_dependent().items()}
     for info in sorted(pkgutil.iter_modules(helpers.__path__), key=lambda i: i.name):
         if info.name in SKIP_MODULES or info.name.startswith("_"):
             continue

@@ -33,8 +33,9 @@ UNITS: dict[str, tuple[str, float]] = {
     "month": ("s", 365.2425 * 86400 / 12),   # a mean Gregorian month, 30.44 days
     # accelerator time (a training run's "GPU-hours": chips x hours)
     "GPU-h": ("accelerator-s", 3600), "million GPU-h": ("accelerator-s", 3.6e9),
-    # token rates (serving throughput)
-    "tokens/s": ("count/s", 1), "million tokens/s": ("count/s", 1e6),
+    # rates of events: tokens, decode steps, requests per second (one dimension, so a token rate
+    # in tokens/s and one in million tokens/s compare)
+    "tokens/s": ("1/s", 1), "million tokens/s": ("1/s", 1e6), "1/s": ("1/s", 1),
     # amounts of arithmetic (training budgets, regulatory thresholds)
     "FLOP": ("flop", 1), "TFLOP": ("flop", 1e12), "PFLOP": ("flop", 1e15),
     # money
@@ -44,8 +45,6 @@ UNITS: dict[str, tuple[str, float]] = {
     # prices
     "USD/Mtok": ("USD/token", 1e-6),
     "USD/Mtok/h": ("USD/token/s", 1e-6 / 3600),
-    # rates of events (decode steps, tokens, requests per second)
-    "tokens/s": ("1/s", 1), "1/s": ("1/s", 1),
     # dimensionless
     "ratio": ("ratio", 1), "percent": ("ratio", 0.01),
 }
@@ -60,11 +59,8 @@ def dimension(unit: str) -> str:
     return UNITS[unit][0]
 
 
-def gb_as_gib(capacity_bytes: float) -> float:
-    """Re-read a capacity printed as 'N GB' as if the vendor meant N GiB (7.4 % more bytes)."""
-    return capacity_bytes * GiB / GB
-
-
-def dense_from_sparse(flops_with_sparsity: float) -> float:
-    """NVIDIA headline Tensor-Core figures (A100 to Blackwell) assume 2:4 sparsity: dense is half."""
-    return flops_with_sparsity / 2
+def other_reading(field) -> float | None:
+    """A catalog field's value re-read in the unit some vendor docs give the same printed number
+    (``also_read_as``: an "80 GB" HBM that the vendor's software lists as 80 GiB), in SI; None
+    when the field has no other reading."""
+    return to_si(field.value, field.also_read_as) if field.also_read_as else None

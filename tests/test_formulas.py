@@ -103,9 +103,27 @@ def test_lambdify_broadcasts_max():
 def test_units():
     assert U.to_si(400, "Gb/s") == 50e9
     assert U.to_si(80, "GiB") == 80 * 2**30
-    assert U.gb_as_gib(80e9) == pytest.approx(80 * 2**30)
-    assert U.dense_from_sparse(1979e12) == 989.5e12
     assert U.to_si(5, "USD/Mtok") == pytest.approx(5e-6)
+
+
+def test_token_rates_share_one_dimension():
+    """The units table once defined "tokens/s" twice, so it silently left the dimension of
+    "million tokens/s": every rate of events must be one dimension, and no key repeated."""
+    import ast
+    import inspect
+    assert U.dimension("tokens/s") == U.dimension("million tokens/s") == U.dimension("1/s")
+    table = next(n for n in ast.walk(ast.parse(inspect.getsource(U)))
+                 if isinstance(n, ast.AnnAssign) and getattr(n.target, "id", "") == "UNITS")
+    keys = [k.value for k in table.value.keys]
+    assert len(keys) == len(set(keys)), "a unit is defined twice"
+
+
+def test_other_reading_rereads_the_printed_number():
+    from helpers import catalog
+    cap = catalog.accelerators()["h100"].fields["hbm_capacity"]
+    assert cap.also_read_as == "GiB"
+    assert U.other_reading(cap) == pytest.approx(cap.value * 2**30)
+    assert U.other_reading(catalog.accelerators()["h100"].fields["hbm_bandwidth"]) is None
 
 
 def test_verdict_labels_are_checked():

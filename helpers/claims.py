@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 from . import units as U
-from .catalog import CATALOG_DIR, CatalogError, Field, Source, _parse_source, parse_field, read_yaml
+from .errors import CatalogError
+from .paths import CATALOG_DIR
+from .safe_read import read_yaml
+from .schema import Field, Source
+from .validate import parse_field, parse_source
 
 ID = re.compile(r"^(RP|SQ|L3|MISC)-\d+$")
 
@@ -32,14 +36,16 @@ class Claim:
 def parse_claims(path, data) -> dict[str, Claim]:
     if not isinstance(data, dict) or set(data) != {"sources", "claims"}:
         raise CatalogError(f"{path}: top level must be a mapping with 'sources' and 'claims'")
-    sources = {k: _parse_source(path, k, v) for k, v in data["sources"].items()}
+    sources = {k: parse_source(path, k, v) for k, v in data["sources"].items()}
     out = {}
     for cid, raw in data["claims"].items():
         if not ID.match(str(cid)):
-            raise CatalogError(f"{path}: entry '{cid}': claim ids look like RP-1, SQ-2, L3-1, MISC-1")
+            raise CatalogError(f"{path}: entry '{cid}': claim ids look like RP-1, SQ-2, L3-1, "
+                               "MISC-1")
         unknown = set(raw) - {"text", "source", "quote", "chapter", "values"}
         if unknown:
-            raise CatalogError(f"{path}: entry '{cid}', field '{sorted(unknown)[0]}': unknown field")
+            raise CatalogError(f"{path}: entry '{cid}', field '{sorted(unknown)[0]}': "
+                               "unknown field")
         for req in ("text", "source"):
             if not raw.get(req):
                 raise CatalogError(f"{path}: entry '{cid}', field '{req}': missing")
@@ -57,7 +63,7 @@ def parse_claims(path, data) -> dict[str, Claim]:
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def load() -> dict[str, Claim]:
     path = CATALOG_DIR / "claims.yaml"
     return parse_claims(path.relative_to(CATALOG_DIR.parent.parent), read_yaml(path))

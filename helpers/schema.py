@@ -1,0 +1,155 @@
+"""What a catalog holds: the fields of each kind and the records they load into.
+
+Each catalog file (``helpers/catalogs/<kind>.yaml``, or a user's hardware file) has two
+top-level sections:
+
+``sources``
+    key -> {url, title, date (YYYY-MM-DD or YYYY-MM), tag (primary | secondary | derived), note?}
+``entries``
+    key -> {name, kind?, notes?, <field>: {value, unit, source, note?, also_read_as?,
+    alternatives?}}
+
+A field's ``value`` is a positive number in ``unit``; it may be ``null`` only when the field
+also carries ``missing: <why>`` (an accelerator with no FP8 units, a spec nobody publishes).
+``alternatives`` lists other published readings (same keys as a field) so that a chapter can
+show them; ``also_read_as`` names the unit the same printed number has in some vendor docs
+(e.g. GB on a datasheet, GiB in the vendor's own software).
+
+The three fixed-schema kinds (``accelerators``, ``models``, ``prices``) list their fields in
+:data:`SCHEMAS`; any other kind is *open*: its entries name their own fields, each still a
+sourced ``{value, unit, source}`` whose dimension comes from its unit. Checking raw data
+against all this is :mod:`helpers.validate`'s job; loading it is :mod:`helpers.catalog`'s.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field as _field
+from typing import Any
+
+from .errors import CatalogError
+
+TAGS = ("primary", "secondary", "derived", "measured")   # measured: python -m helpers measure
+
+# field -> (dimension, required?) per catalog kind
+SCHEMAS: dict[str, dict[str, tuple[str, bool]]] = {
+    "accelerators": {
+        "launch": ("year", True),
+        "hbm_capacity": ("bytes", True),
+        "hbm_bandwidth": ("bytes/s", True),
+        "bf16_dense_flops": ("flop/s", True),
+        "fp8_dense_flops": ("flop/s", True),
+        "fp4_dense_flops": ("flop/s", False),
+        "scale_up_domain": ("count", True),
+        "scale_up_bandwidth": ("bytes/s", True),   # per GPU, one direction
+        "scale_out_bandwidth": ("bytes/s", True),  # per GPU, one direction
+        "tdp": ("W", False),
+    },
+    "models": {
+        "total_params": ("count", True),
+        "active_params": ("count", True),
+        "n_layers": ("count", True),
+        "hidden_size": ("count", False),
+        "n_heads": ("count", False),
+        "n_kv_heads": ("count", False),
+        "head_dim": ("count", False),
+        "routed_experts": ("count", False),
+        "active_experts": ("count", False),
+        "shared_experts": ("count", False),
+        "n_dense_layers": ("count", False),
+        "kv_lora_rank": ("count", False),
+        "qk_rope_head_dim": ("count", False),
+        "sliding_window": ("count", False),
+        "n_sliding_layers": ("count", False),
+        "index_n_heads": ("count", False),
+        "index_head_dim": ("count", False),
+        "index_topk": ("count", False),
+        "context_length": ("count", False),
+        "training_tokens": ("count", False),
+    },
+    "prices": {
+        "input": ("USD/token", True),
+        "output": ("USD/token", True),
+        "input_long": ("USD/token", False),
+        "output_long": ("USD/token", False),
+        "long_context_threshold": ("count", False),
+        "cache_read": ("USD/token", False),
+        "cache_read_long": ("USD/token", False),
+        "cache_write_5m": ("USD/token", False),
+        "cache_write_1h": ("USD/token", False),
+        "cache_storage": ("USD/token/s", False),
+    },
+}
+# the text (non-field) keys an entry of each fixed-schema kind may carry
+ENTRY_TEXT_KEYS = {
+    "accelerators": {"name", "vendor", "notes", "aliases"},
+    "models": {"name", "attention", "notes", "aliases"},
+    "prices": {"name", "vendor", "model", "date", "notes"},
+}
+# text keys an entry of an open catalog may carry besides its fields
+OPEN_TEXT_KEYS = {"name", "vendor", "model", "date", "notes", "aliases", "kind"}
+ATTENTION_KINDS = ("mha", "gqa", "mla", "hybrid_sliding_gqa")
+# fields each attention kind needs for its KV-cache size
+ATTENTION_FIELDS = {"mha": ("n_heads", "n_kv_heads", "head_dim"),
+                    "gqa": ("n_heads", "n_kv_heads", "head_dim"),
+                    "hybrid_sliding_gqa": ("n_heads", "n_kv_heads", "head_dim", "sliding_window"),
+                    "mla": ("n_heads", "kv_lora_rank", "qk_rope_head_dim")}
+# counts for which zero is a real answer (a model with no shared expert, no dense layer)
+ZERO_ALLOWED = {"shared_experts", "n_dense_layers"}
+# the keys a field's mapping may carry
+FIELD_KEYS = {"value", "unit", "source", "note", "also_read_as", "alternatives", "missing"}
+
+
+@dataclass(frozen=True)
+class Source:
+    key: str
+    url: str
+    title: str
+    date: str
+    tag: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Field:
+    """One sourced value. ``si`` is the value converted to SI (None when missing)."""
+    name: str
+    value: float | None
+    unit: str
+    source: Source
+    si: float | None
+    note: str = ""
+    missing: str = ""
+    also_read_as: str = ""
+    alternatives: tuple[Field, ...] = ()
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One catalog entry: its text keys (``name``, ``vendor``, ...) and its sourced fields.
+
+    Chapters read a field's SI value as an attribute, ``acc.hbm_bandwidth`` (bytes/s): the
+    formulas read like the prose. A field the entry lacks is an ``AttributeError``; a field
+    that is known to be missing (``missing: <why>``) is a :class:`CatalogError` saying why.
+    ``has(name)`` asks first."""
+    key: str
+    kind: str
+    text: dict[str, Any]
+    fields: dict[str, Field] = _field(default_factory=dict)
+    path: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.text.get("name", self.key)
+
+    def __getattr__(self, item: str) -> float:
+        """``entry.hbm_bandwidth`` is the SI value of that field (bytes/s here)."""
+        fields = self.__dict__.get("fields", {})
+        if item in fields:
+            f = fields[item]
+            if f.si is None:
+                raise CatalogError(f"{self.path}: entry '{self.key}', field '{item}': "
+                                   f"no value ({f.missing})")
+            return f.si
+        raise AttributeError(f"{self.path}: entry '{self.key}' has no field '{item}'")
+
+    def has(self, item: str) -> bool:
+        return item in self.fields and self.fields[item].si is not None

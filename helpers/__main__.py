@@ -8,8 +8,7 @@ import sys
 from pathlib import Path
 
 from . import catalog, results
-
-ROOT = results.ROOT
+from .paths import APPENDICES, select_notebooks
 
 
 def _from_dir(from_dir: str | None) -> str | None:
@@ -43,26 +42,6 @@ def cmd_claims(args) -> int:
     return 0
 
 
-APPENDICES = ROOT / "appendices"
-
-
-def _chapters(names: list[str] | None) -> list[Path]:
-    all_nbs = results.notebooks()
-    if not names:   # every chapter, and the appendices that are notebooks (they read the catalogs)
-        return all_nbs + sorted(APPENDICES.glob("*.ipynb"))
-    chosen = []
-    for n in names:
-        if n.endswith(".ipynb") and Path(n).is_file():      # e.g. appendices/sweep.ipynb
-            chosen.append(Path(n).resolve())
-            continue
-        match = [p for p in all_nbs if p.stem == n or p.stem.startswith(n) or p.name == n]
-        if not match:
-            raise catalog.CatalogError(f"no chapter matches '{n}'; chapters: "
-                                       + ", ".join(p.stem for p in all_nbs))
-        chosen += match
-    return chosen
-
-
 def cmd_execute(args) -> int:
     from .execute import execute_many
 
@@ -76,7 +55,8 @@ def cmd_execute(args) -> int:
     if params and out is None:
         raise catalog.CatalogError("--accelerator needs --out DIR: the committed notebooks "
                                    "always hold the default run")
-    srcs = _chapters(args.chapters)
+    # every chapter and appendix by default (the appendices read the catalogs)
+    srcs = select_notebooks(args.chapters, appendices=True)
     # the claims ledger reads the chapters' outputs: appendices run after the chapters they read
     first = [p for p in srcs if p.parent != APPENDICES]
     then = [p for p in srcs if p.parent == APPENDICES and (out is None or args.chapters)]
@@ -92,7 +72,7 @@ def cmd_execute(args) -> int:
 
 
 def cmd_hardware(args) -> int:
-    from .rerun import hardware_document
+    from .hardware_file import hardware_document
 
     if args.action == "list":
         for key, e in catalog.accelerators().items():
@@ -103,7 +83,8 @@ def cmd_hardware(args) -> int:
 
 
 def cmd_rerun(args) -> int:
-    from .rerun import parse_sets, rerun
+    from .hardware_file import parse_sets
+    from .rerun import rerun
 
     return rerun(args.hardware, args.chapters, args.out, build=args.build, jobs=args.jobs,
                  overrides=parse_sets(args.set))
@@ -148,7 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "(YAML or TOML, the schema `hardware show` prints)")
     rr.add_argument("--chapters", nargs="+", metavar="CHAPTER",
                     help="chapter file stems or prefixes, e.g. 01 (default: all)")
-    rr.add_argument("--out", metavar="DIR", help="a new or empty folder (default: runs/<accelerator>)")
+    rr.add_argument("--out", metavar="DIR",
+                    help="a new or empty folder (default: runs/<accelerator>)")
     rr.add_argument("--build", action="store_true", help="also build a variant book into DIR/book")
     rr.add_argument("--set", action="append", default=[], metavar="FIELD=NUMBER",
                     help="override one field, in the unit the entry uses (e.g. hbm_bandwidth=4.8)")

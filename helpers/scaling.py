@@ -9,7 +9,9 @@ Conventions (stated once, used everywhere in the chapter):
   no expression uses both.
 
 Everything symbolic is a plain SymPy expression so that a chapter can derive it on the page and
-assert that its derivation equals the one here.
+assert that its derivation equals the one here. The chapter's hardware-dependent headlines (the
+GPU-hours Llama 3's runs would take on the run's accelerator at the MFU their H100 hours imply)
+are ``HEADLINES``, read by the chapter, the sweep, re-runs and the tests.
 """
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ import numpy as np
 import sympy as sp
 
 from . import catalog
-from .formulas import evaluate   # float(expr.subs(values)), compiled once per expression
+from .formulas import evaluate  # float(expr.subs(values)), compiled once per expression
+from .registry import Headline, field, hw
 
 # --- symbols -------------------------------------------------------------------------------
 N = sp.Symbol("N", positive=True)                        # parameters (active, for an MoE)
@@ -106,11 +109,6 @@ def fit(key: str, precise: bool = False) -> dict[sp.Symbol, float]:
     return out
 
 
-def loss_fn(subs: dict):
-    """L(N, D) as a numpy function for one fit."""
-    return sp.lambdify((N, D), loss.subs(subs), "numpy")
-
-
 def numeric_min_on_grid(f, lo: float, hi: float, rounds: int = 6, points: int = 2001) -> float:
     """Minimise a smooth one-dimensional f on [lo, hi] (log-spaced grid, zoomed ``rounds``
     times). Independent of any derivative, so tests can check the calculus against it."""
@@ -138,29 +136,29 @@ def inference_aware_optimum(subs: dict, target_loss: float, inference_tokens: fl
     return n, float(tokens(n))
 
 
-# --- the sweep (hardware-dependent headlines) ----------------------------------------------
-
-def _gpu_hours_same_mfu(run_key: str):
-    """Accelerator-hours that ``acc`` would need for a Llama run at the MFU its published
-    H100 hours imply: the H100 hours scaled by the ratio of dense BF16 peaks."""
-    def fn(acc: catalog.Entry) -> float:
-        h100 = catalog.lookup("accelerators", "h100")
-        run = catalog.load("training_runs")[run_key]
-        return run.gpu_hours / 3600 * h100.bf16_dense_flops / acc.bf16_dense_flops
-    return fn
+# --- the headlines (the hardware-dependent ones: the sweep, re-runs and twins read them) -----
+# Llama 3's published hours are H100 hours. At the MFU they imply, another accelerator of peak
+# F' needs H' = H F / F' accelerator-seconds (chapter 3 solves MFU(H', F') = MFU(H, F) for H').
+F_run = sp.Symbol("F'", positive=True)    # peak dense FLOP/s of the accelerator the run is for
+hours_same_mfu = G_hours * F_peak / F_run
+_LLAMA = {"8b": "Llama 3 8B", "70b": "Llama 3 70B", "405b": "Llama 3.1 405B"}
 
 
-SWEEP = {
-    "llama3_405b_gpu_hours_same_mfu": (
-        "GPU-h", "accelerator-hours for Llama 3.1 405B pre-training at the MFU its H100 hours imply",
-        _gpu_hours_same_mfu("llama3_405b")),
-    "llama3_8b_gpu_hours_same_mfu": (
-        "GPU-h", "accelerator-hours for Llama 3 8B pre-training at the MFU its H100 hours imply",
-        _gpu_hours_same_mfu("llama3_8b")),
-}
+def _same_mfu(size: str) -> Headline:
+    run = f"llama3_{size}"
+    return Headline(
+        f"{run}_gpu_hours_same_mfu", "GPU-h",
+        f"accelerator-hours for {_LLAMA[size]} pre-training at the MFU its H100 hours imply",
+        hours_same_mfu / 3600,                                    # accelerator-hours
+        {G_hours: field("training_runs", run, "gpu_hours"),
+         F_peak: field("accelerators", "h100", "bf16_dense_flops"),
+         F_run: hw("bf16_dense_flops")})
+
+
+HEADLINES = [_same_mfu(size) for size in _LLAMA]
 
 __all__ = ["N", "D", "C", "E", "A", "B", "alpha", "beta", "D_inf", "D_rl", "c_rl", "eta", "r",
-           "tau", "G_hours", "F_peak", "loss", "train_flops", "inference_flops", "rl_flops",
-           "N_opt", "D_opt", "tokens_per_param_opt", "gamma", "data_for_cost_ratio",
-           "inference_aware_condition", "mfu", "fit", "evaluate", "loss_fn",
-           "numeric_min_on_grid", "inference_aware_optimum", "SWEEP", "SYMBOL_MEANING"]
+           "tau", "G_hours", "F_peak", "F_run", "loss", "train_flops", "inference_flops",
+           "rl_flops", "N_opt", "D_opt", "tokens_per_param_opt", "gamma", "data_for_cost_ratio",
+           "inference_aware_condition", "mfu", "fit", "evaluate", "numeric_min_on_grid",
+           "inference_aware_optimum", "hours_same_mfu", "HEADLINES", "SYMBOL_MEANING"]

@@ -4,7 +4,9 @@ the memory-bound step model behind "fast mode" prices.
 Conventions (as in :mod:`helpers.formulas`): ``B`` counts sequences in a decode step, each
 gets one token per step; bandwidths are bytes/s. The *step interval* ``T`` is the time between
 departures of decode steps ("trains"); a request that arrives boards the next departure.
-The chapter derives each expression on the page and asserts that it equals the one here.
+The chapter derives each expression on the page and asserts that it equals the one here; the
+headlines it publishes are bound to catalog fields at the end (``HEADLINES``), so the chapter,
+the sweep, the re-run comparison and the tests all read one definition.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import numpy as np
 import sympy as sp
 
 from . import formulas as f, units as U
+from .registry import Headline, claimed, const, field, hw
 
 # --- symbols -------------------------------------------------------------------------------
 B, W = f.B, f.W
@@ -28,6 +31,7 @@ B_f = sp.Symbol(r"B_\mathrm{f}", positive=True)         # fast-mode batch
 p = sp.Symbol("p", positive=True)                       # price ratio fast / normal, per token
 r = sp.Symbol("r", positive=True)                       # speed ratio fast / normal, tokens/s
 x = sp.Symbol("x", positive=True)                       # KV share of a normal-mode step
+v = sp.Symbol(r"v_\mathrm{SLA}", positive=True)         # promised speed per sequence, tokens/s
 
 SYMBOL_MEANING = {
     C: "HBM capacity of the replica, bytes",
@@ -43,6 +47,7 @@ SYMBOL_MEANING = {
     p: "price ratio fast / normal mode, per output token",
     r: "speed ratio fast / normal mode, output tokens/s per sequence",
     x: "share of a normal-mode step spent reading KV cache",
+    v: "output speed per sequence a service promises, tokens/s",
 }
 
 # Seconds in a mean Gregorian month (the catalog's unit "month"): "tokens per month" to a rate.
@@ -55,17 +60,14 @@ drain_time = C / W
 # per step, so a sequence can never get a token faster than (phi C) / W.
 token_latency_floor = phi * C / W
 max_tokens_per_s_per_sequence = 1 / token_latency_floor
+# the largest share of HBM a step may read and still give each sequence v tokens/s
+max_share_for_speed = sp.solve(sp.Eq(max_tokens_per_s_per_sequence, v), phi)[0]   # W / (v C)
 
 # --- the train schedule (RP-8) --------------------------------------------------------------
 # An arrival at phase u in [0, T) waits T - u for the next departure, then rides one step.
 latency_at_phase = (T - u) + T
 worst_case_latency = sp.limit(latency_at_phase, u, 0)            # sup over u -> 0
 mean_latency = sp.integrate(latency_at_phase, (u, 0, T)) / T     # Poisson arrivals: u uniform
-
-
-def latency_intervals(expr: sp.Expr) -> sp.Expr:
-    """A latency in units of the step interval (a pure number for the schedule above)."""
-    return sp.simplify(expr / T)
 
 
 # --- throughput and Little's law (RP-10) ----------------------------------------------------
@@ -113,23 +115,68 @@ def simulate_loaded_mean_latency(rng: np.random.Generator, load: float, capacity
     return float(np.mean(1 - phases) + missed / counts.sum() + 1)
 
 
-# --- catalog-wide sweep: chapter 2's hardware-dependent headlines for any accelerator ----------
-def _drain_s(acc) -> float:
-    return acc.hbm_capacity / acc.hbm_bandwidth
+# --- the headlines: each quantity the chapter publishes, bound to catalog fields ----------------
+MS_PER_S = 1000
+EXERCISE_RESPONSE_TOKENS = 500
+
+drain_ms = MS_PER_S * drain_time
+worst_case_latency_ms = MS_PER_S * worst_case_latency.subs(T, drain_time)
+mean_latency_ms = MS_PER_S * mean_latency.subs(T, drain_time)
+# a full HBM read every step: the step is the drain time
+full_hbm_tokens_per_s_per_sequence = max_tokens_per_s_per_sequence.subs(phi, 1)
+full_hbm_replica_tokens_per_s = replica_tokens_per_s.subs(T, drain_time)
+full_hbm_fill_rate = arrival_rate_to_fill.subs(T, drain_time)
+requests_in_system_when_full = sp.simplify(requests_in_system.subs(lam, arrival_rate_to_fill))
 
 
-def _lecture_batch() -> float:
-    from . import claims
-    return claims.get("RP-10").value("batch")
+def other_reading_capacity(acc) -> float:
+    """HBM bytes re-read in the unit some vendor docs give the same printed number (GB <-> GiB);
+    as catalogued when the field has no other reading."""
+    cap = acc.fields["hbm_capacity"]
+    other = U.other_reading(cap)
+    return cap.si if other is None else other
 
 
-SWEEP = {
-    "drain_ms": ("ms", "HBM capacity / HBM bandwidth (capacity as catalogued)",
-                 lambda acc: 1e3 * _drain_s(acc)),
-    "worst_case_latency_ms": ("ms", "wait one train, ride one: 2 x drain time",
-                              lambda acc: 2e3 * _drain_s(acc)),
-    "max_tokens_per_s_per_sequence": ("tokens/s", "1 / drain time: full-HBM per-sequence speed",
-                                      lambda acc: 1 / _drain_s(acc)),
-    "replica_tokens_per_s": ("tokens/s", "2,000 sequences per step, one step per drain time",
-                             lambda acc: _lecture_batch() / _drain_s(acc)),
-}
+def _drain_ms_other_reading(acc) -> float:
+    return f.evaluate(drain_ms, {C: other_reading_capacity(acc), W: acc.hbm_bandwidth})
+
+
+_HBM = {C: hw("hbm_capacity"), W: hw("hbm_bandwidth")}
+_BATCH = {B: claimed("RP-10", "batch")}
+_EXERCISE = {n_out: const(EXERCISE_RESPONSE_TOKENS, "the exercise's response length, tokens")}
+
+HEADLINES = [
+    Headline("drain_ms", "ms", "HBM capacity (as catalogued) / HBM bandwidth", drain_ms, _HBM,
+             claims=("RP-7",)),
+    Headline("drain_ms_other_reading", "ms",
+             "HBM capacity re-read in its other unit (GB <-> GiB) / HBM bandwidth",
+             fn=_drain_ms_other_reading,
+             why="the capacity is the catalogued number re-read in another unit "
+                 "(units.other_reading of the field's also_read_as), not a catalog number",
+             claims=("RP-7",)),
+    Headline("max_tokens_per_s_per_sequence", "tokens/s",
+             "per-sequence speed limit with the whole HBM read each step",
+             full_hbm_tokens_per_s_per_sequence, _HBM, claims=("RP-9",)),
+    Headline("sla_max_hbm_share", "fraction",
+             "largest share of HBM a step may read and still give each sequence the speed "
+             "OpenAI's priority tier promises", max_share_for_speed,
+             {**_HBM, v: field("usage", "openai_fast_mode", "min_output_speed")},
+             claims=("RP-9",), fmt="pct"),
+    Headline("worst_case_latency_ms", "ms", "worst-case latency with a step of one drain time",
+             worst_case_latency_ms, _HBM, claims=("RP-8",)),
+    Headline("mean_latency_ms", "ms", "mean latency with a step of one drain time",
+             mean_latency_ms, _HBM, claims=("RP-8",)),
+    Headline("replica_tokens_per_s", "tokens/s",
+             "the lecture's 2,000 sequences per step, one step per drain time",
+             full_hbm_replica_tokens_per_s, {**_HBM, **_BATCH}, claims=("RP-10",),
+             fmt="integer"),
+    Headline("ex_ch2_little_rate", "requests/s",
+             "exercise: requests/s that fill 2,000 seats with 500-token responses, one step per "
+             "drain time", full_hbm_fill_rate, {**_HBM, **_BATCH, **_EXERCISE}),
+    Headline("ex_ch2_little_in_system", "requests",
+             "exercise: requests in the system, waiting included (any step interval)",
+             requests_in_system_when_full, {**_BATCH, **_EXERCISE}, fmt="integer"),
+    Headline("ex_ch2_little_waiting", "requests",
+             "exercise: requests waiting for a departure (any step interval)",
+             requests_in_system_when_full - B, {**_BATCH, **_EXERCISE}),
+]

@@ -15,12 +15,17 @@ Conventions (stated once):
 Every cost model is per layer, for a sequence of ``n`` tokens processed at once (prefill or one
 training step), as a function of ``n``. ``tests/test_attention.py`` checks each one against a
 literal count of the multiply-adds done by a tiny numpy attention.
+
+The chapter's hardware-dependent headlines (the SubQ timings against a chip's peak, the FP8
+indexer crossover, the decode cache-read ratio at the context plateau, the score matrix against
+HBM) are bound to catalog fields at the end, in ``HEADLINES``.
 """
 from __future__ import annotations
 
 import sympy as sp
 
 from . import formulas as _f
+from .registry import Headline, const, derived, field, hw
 
 # --- symbols ----------------------------------------------------------------------------------
 n = sp.Symbol("n", positive=True)              # context length (tokens in the sequence)
@@ -57,7 +62,8 @@ fa_forward = (qk_flops + av_flops)             # non-causal forward: 4 n^2 h d
 def fa_flops(causal: bool = True, mode: str = "fwd") -> sp.Expr:
     """FlashAttention's benchmark count: 4 n^2 h d, halved if causal; bwd 2.5x, fwd_bwd 3.5x."""
     base = fa_forward / (2 if causal else 1)
-    return {"fwd": base, "bwd": FA_BWD_OVER_FWD * base, "fwd_bwd": (1 + FA_BWD_OVER_FWD) * base}[mode]
+    return {"fwd": base, "bwd": FA_BWD_OVER_FWD * base,
+            "fwd_bwd": (1 + FA_BWD_OVER_FWD) * base}[mode]
 
 
 pair_flops = 2 * h * (d_qk + d_v)              # one attended (query, key) pair, all heads
@@ -99,7 +105,7 @@ linear_attention_cost = c_lin * n
 hybrid_cost = phi * dense_cost + (1 - phi) * linear_attention_cost
 
 
-# --- numeric cost models (exact pair counts) --------------------------------------------------------
+# --- numeric cost models (exact pair counts) ---------------------------------------------------
 def dense(n_tokens, pair):
     """Causal dense attention, forward."""
     return pair * causal_pairs(n_tokens)
@@ -162,30 +168,55 @@ linear_selector_ceiling = _positive_root(rho * n + k, L0)
 sqrt_selector_ceiling = _positive_root(rho * sp.sqrt(n) + k, L0)
 
 
-# --- hardware-dependent headlines for the catalog-wide sweep -----------------------------------------
-def _report_entries():
+# --- reading printed numbers ---------------------------------------------------------------------
+def printed_decimals(fld) -> int:
+    """Decimals the source printed (YAML keeps 63.0 as a float, 252 as an int)."""
+    text = repr(fld.value)
+    return len(text.split(".")[1]) if "." in text else 0
+
+
+def printed_interval(fld) -> tuple[float, float]:
+    """SI interval of values that print as the source's number, whether it rounded them (within
+    half a unit of the last digit) or truncated them (up to one unit above)."""
+    unit = 10 ** -printed_decimals(fld) * fld.si / fld.value
+    return fld.si - unit / 2, fld.si + unit
+
+
+def rounds_to(value_si: float, fld) -> bool:
+    """Whether ``value_si`` prints as the catalog field's number (rounded or truncated)."""
+    lo, hi = printed_interval(fld)
+    return lo <= value_si < hi
+
+
+# --- the chapter's hardware-dependent headlines ---------------------------------------------------
+BF16_BYTES = 2
+C_dense = sp.Symbol(r"C_\mathrm{dense}", positive=True)   # SubQ Table 1: dense FLOPs, one layer
+C_ssa = sp.Symbol(r"C_\mathrm{SSA}", positive=True)       # SubQ Table 1: SSA FLOPs, one layer
+r_fb = sp.Symbol(r"r_\mathrm{fb}", positive=True)         # FlashAttention: fwd+bwd / fwd FLOPs
+c_fa = sp.Symbol(r"c_\mathrm{FA}", positive=True)         # FlashAttention: FLOPs per n^2 h d, fwd
+q_causal = sp.Symbol(r"q_\mathrm{causal}", positive=True)  # and its causal divisor
+b_s = sp.Symbol(r"b_s", positive=True)                     # bytes per score
+C_HBM = sp.Symbol(r"C_\mathrm{HBM}", positive=True)       # HBM capacity of one accelerator
+
+# the SubQ table's FLOPs at 1M done in the measured times, against the chip's BF16 peak F
+fa2_peak = C_dense / (t_dense * _f.F)
+ssa_peak = C_ssa / (t_sparse * _f.F)
+# widest h*d whose causal forward pass, c_FA n^2 h d / q_causal (fa_flops(True, "fwd") with the
+# catalog's 4 and 2), fits in the FA2 time at peak
+fa2_max_width = _f.F * t_dense / (c_fa * n_ref**2 / q_causal)
+# one head's n x n score matrix over one chip's HBM
+score_matrix_over_hbm = b_s * n**2 / C_HBM
+# decode: one sequence's cache read over its weight arithmetic (chapter 1's terms; B cancels)
+kv_read_over_compute = (_f.t_kv / _f.t_compute).subs(_f.B, 1)
+
+
+def _ds32():
     from . import catalog
-    return catalog.load("attention_reports")
+    return catalog.lookup("models", "deepseek_v3_2")
 
 
-def _fa2_flops_1m() -> float:
-    """The SubQ table's dense FLOPs at 1M tokens (per layer), as reported."""
-    return _report_entries()["subq_table1_1m"].dense_flops
-
-
-def _latency():
-    return _report_entries()["subq_latency_1m"]
-
-
-def fa2_peak_fraction(acc) -> float:
-    """Share of ``acc``'s dense BF16 peak that the report's dense FLOPs at 1M, done in the
-    report's FlashAttention-2 time, would need (above 1: the count and the time disagree)."""
-    return _fa2_flops_1m() / _latency().fa2_time / acc.bf16_dense_flops
-
-
-def ssa_peak_fraction(acc) -> float:
-    e = _report_entries()["subq_table1_1m"]
-    return e.ssa_flops / _latency().ssa_time / acc.bf16_dense_flops
+def _report(key: str, name: str):
+    return field("attention_reports", key, name)
 
 
 def precision_speedup(acc) -> float:
@@ -195,41 +226,64 @@ def precision_speedup(acc) -> float:
 
 def dsa_indexer_crossover_time(acc) -> float:
     """DeepSeek-V3.2: context where the FP8 indexer takes as long as the BF16 sparse attention."""
-    from . import catalog
-    m = catalog.lookup("models", "deepseek_v3_2")
+    m = _ds32()
     return _f.evaluate(indexer_crossover_time, {P: mla_pair_flops(m), k: m.index_topk,
                                                 P_I: indexer_pair_flops(m),
                                                 r_prec: precision_speedup(acc)})
 
 
-def kv_read_over_compute(acc, context) -> float:
-    """DeepSeek-V3.2 decode on ``acc``: time to read one sequence's BF16 MLA cache of ``context``
-    tokens over the time of the weights' arithmetic for one token (chapter 1's roofline terms,
-    t_kv / t_compute with B = 1; the batch cancels)."""
-    from . import catalog
-    m = catalog.lookup("models", "deepseek_v3_2")
-    return _f.evaluate(_f.t_kv / _f.t_compute, {
-        _f.B: 1, _f.L: context, _f.b_kv: _f.kv_bytes_per_token(m, 2), _f.W: acc.hbm_bandwidth,
-        _f.N_act: m.active_params, _f.F: acc.bf16_dense_flops})
+_BF16 = {_f.F: hw("bf16_dense_flops")}
+_FA2 = {C_dense: _report("subq_table1_1m", "dense_flops"),
+        t_dense: _report("subq_latency_1m", "fa2_time")}
+_NO_FP8 = ("a part with no FP8 arithmetic (no catalog value) runs the FP8 path at its BF16 rate, "
+           "r = 1: a test of which fields the part has, which no closed form of them expresses")
 
+FA2_PEAK = Headline(
+    "fa2_peak_fraction", "fraction",
+    "the SubQ table's dense FLOPs at 1M in the FA2 time, as a share of dense BF16 peak",
+    fa2_peak, {**_FA2, **_BF16}, claims=("SQ-3",), fmt="pct")
 
-def _kv_read_over_compute_at_plateau(acc) -> float:
-    return kv_read_over_compute(acc, _report_entries()["context_plateau"].plateau_high)
-
-
-SWEEP = {
-    "kv_read_over_compute_at_plateau": (
-        "ratio", "DeepSeek-V3.2 BF16 MLA cache read time / weight arithmetic time per generated "
-        "token at the 200K plateau", _kv_read_over_compute_at_plateau),
-    "fa2_peak_fraction_fp8": ("fraction", "SubQ dense FLOPs at 1M / FA2 time / dense FP8 peak",
-                              lambda acc: fa2_peak_fraction(acc) / precision_speedup(acc)),
-    "fa2_peak_fraction": ("fraction", "SubQ dense FLOPs at 1M / FA2 time / dense BF16 peak",
-                          fa2_peak_fraction),
-    "ssa_peak_fraction": ("fraction", "SubQ SSA FLOPs at 1M / SSA time / dense BF16 peak",
-                          ssa_peak_fraction),
-    "dsa_indexer_crossover_tokens_time_fp8": (
-        "tokens", "DeepSeek-V3.2: context where the FP8 indexer's time equals the BF16 sparse "
-        "attention's", dsa_indexer_crossover_time),
-}
-
-__all__ = [name for name in dir() if not name.startswith("_") and name not in ("annotations", "sp")]
+HEADLINES = [
+    FA2_PEAK,
+    Headline("ssa_peak_fraction", "fraction",
+             "the SubQ table's SSA FLOPs at 1M in the SSA time, as a share of dense BF16 peak",
+             ssa_peak, {C_ssa: _report("subq_table1_1m", "ssa_flops"),
+                        t_sparse: _report("subq_latency_1m", "ssa_time"), **_BF16},
+             claims=("SQ-3",), fmt="pct"),
+    Headline("fa2_peak_fraction_fp8", "fraction",
+             "the SubQ table's dense FLOPs at 1M in the FA2 time, as a share of dense FP8 peak "
+             "(BF16 peak where the part has no FP8)",
+             fn=lambda acc: FA2_PEAK.value(acc) / precision_speedup(acc), why=_NO_FP8,
+             claims=("SQ-3",), fmt="pct"),
+    Headline("fa2_peak_fraction_forward_only", "fraction",
+             "the same share of dense BF16 peak if the FA2 time were for the forward pass only "
+             "(the table / FlashAttention's fwd+bwd factor)",
+             fa2_peak / r_fb, {**_FA2, **_BF16, r_fb: _report("fa_convention", "fwd_bwd_over_fwd")},
+             claims=("SQ-3",), fmt="pct"),
+    Headline("fa2_max_width_forward", "count",
+             "widest h*d whose causal forward pass at 1M fits in the FA2 time at 100 % of BF16 "
+             "peak",
+             fa2_max_width, {t_dense: _FA2[t_dense], n_ref: _report("subq_latency_1m", "context"),
+                             c_fa: _report("fa_convention", "fwd_coefficient"),
+                             q_causal: _report("fa_convention", "causal_divisor"), **_BF16},
+             claims=("SQ-3",), fmt="integer"),
+    Headline("dsa_indexer_crossover_tokens_time_fp8", "tokens",
+             "DeepSeek-V3.2: context where the FP8 indexer's time equals the BF16 sparse "
+             "attention's", fn=dsa_indexer_crossover_time, why=_NO_FP8, claims=("SQ-5",),
+             fmt="integer"),
+    Headline("dsa_fp8_speedup", "ratio", "FP8 / BF16 dense FLOP/s (1 without FP8 arithmetic)",
+             fn=precision_speedup, why=_NO_FP8, claims=("SQ-5",), fmt="times2"),
+    Headline("kv_read_over_compute_at_plateau", "ratio",
+             "DeepSeek-V3.2 BF16 MLA cache read time / weight arithmetic time per generated "
+             "token at the 200K plateau", kv_read_over_compute,
+             {_f.L: _report("context_plateau", "plateau_high"),
+              _f.b_kv: derived(lambda: _f.kv_bytes_per_token(_ds32(), BF16_BYTES),
+                               "DeepSeek-V3.2 BF16 MLA cache bytes/token, all layers"),
+              _f.N_act: field("models", "deepseek_v3_2", "active_params"),
+              _f.W: hw("hbm_bandwidth"), **_BF16}, claims=("RP-19",), fmt="times"),
+    Headline("score_matrix_over_hbm", "ratio",
+             "one head's BF16 n x n score matrix at 1M tokens / HBM capacity",
+             score_matrix_over_hbm, {b_s: const(BF16_BYTES, "bytes per BF16 score"),
+                                     n: _report("subq_table1_1m", "context"),
+                                     C_HBM: hw("hbm_capacity")}, claims=("SQ-1",), fmt="times"),
+]

@@ -6,6 +6,9 @@ condition for pipelining across racks).
 Conventions (as in :mod:`helpers.formulas`): bandwidths are bytes/s, ONE direction, per GPU;
 FLOP/s are dense; a token routed to an expert costs 2 FLOPs per expert parameter. Experts are
 spread evenly over the ``G`` GPUs of an expert-parallel group and routing is balanced.
+The chapter derives each expression on the page and asserts that it equals the one here; the
+headlines it publishes are bound to catalog fields at the end (``HEADLINES``), so the chapter,
+the sweep, the re-run comparison and the tests all read one definition.
 """
 from __future__ import annotations
 
@@ -13,7 +16,10 @@ import math
 
 import sympy as sp
 
-from . import formulas as f
+from . import catalog, formulas as f
+from .registry import Headline, const, field, hw
+
+FP8_BYTES, BF16_BYTES = 1, 2         # bytes per stored value
 
 # --- symbols -------------------------------------------------------------------------------
 d = sp.Symbol("d", positive=True)                        # hidden size (residual width)
@@ -72,14 +78,20 @@ a2a_link_bytes_per_token = a2a_bytes_per_token * remote_fraction
 # --- time against the expert arithmetic, per token, per MoE layer --------------------------
 t_a2a = a2a_link_bytes_per_token / W_link
 t_expert = 2 * k_e * P_e / F
+a2a_over_expert = t_a2a / t_expert
 # Hides when t_a2a <= t_expert: the largest F / W_link that still hides (k_e cancels).
 hide_ratio_limit = sp.simplify(2 * P_e / (d * (b_d + b_c) * remote_fraction))
 
 # Decode: per GPU and layer, B tokens over G GPUs; each GPU also reads its E/G experts' weights.
 t_a2a_gpu = (B / G) * t_a2a
-t_expert_gpu = sp.Max((B / G) * t_expert, (E / G) * P_e * b_w / W)
+weight_read_gpu = (E / G) * P_e * b_w / W
+t_expert_gpu = sp.Max((B / G) * t_expert, weight_read_gpu)
 # Below this batch the all-to-all hides under the expert weight reads whatever the FLOP/s.
-hide_batch_limit = sp.simplify(sp.solve(sp.Eq(t_a2a_gpu, (E / G) * P_e * b_w / W), B)[0])
+hide_batch_limit = sp.simplify(sp.solve(sp.Eq(t_a2a_gpu, weight_read_gpu), B)[0])
+
+# The same traffic across many domains over the NIC: the group's (1 - 1/G) tends to 1.
+_ACROSS_DOMAINS = {expr: sp.limit(expr, G, sp.oo)
+                   for expr in (t_a2a, a2a_over_expert, hide_ratio_limit, hide_batch_limit)}
 
 
 def expert_params(total: float, active: float, routed: float, active_routed: float,
@@ -90,6 +102,42 @@ def expert_params(total: float, active: float, routed: float, active_routed: flo
     total - active = (routed - active_routed) x moe_layers x P_e.
     """
     return (total - active) / ((routed - active_routed) * moe_layers)
+
+
+def expert_size(model) -> float:
+    """``expert_params`` of a catalogued MoE model (its dense layers hold no routed expert)."""
+    return expert_params(model.total_params, model.active_params, model.routed_experts,
+                         model.active_experts, model.n_layers - model.n_dense_layers)
+
+
+def fp8_flops(acc) -> float:
+    """Dense FP8 FLOP/s; a part without FP8 units runs FP8 data at its BF16 rate."""
+    return acc.fp8_dense_flops if acc.has("fp8_dense_flops") else acc.bf16_dense_flops
+
+
+def a2a_hiding(model, acc, over: str = "scale_up") -> dict[str, float]:
+    """The all-to-all of ``model`` on ``acc`` against its expert arithmetic: FP8 dispatch, BF16
+    combine (as DeepEP), FP8 weights and arithmetic (:func:`fp8_flops`). ``over="scale_up"``:
+    the expert-parallel group fills one scale-up domain (G = D) on NVLink; ``"scale_out"``: it
+    spans many domains over the NIC, so every copy leaves (G -> oo).
+
+    Per token and MoE layer: ``t_comm`` (the all-to-all), ``t_comp`` (compute-bound experts),
+    ``have`` (F / W_link), ``need`` (the largest F / W_link that hides), ``ratio`` (t_comm /
+    t_comp = have / need; above 1 the traffic cannot hide under compute-bound experts);
+    ``batch``: the largest decode batch whose all-to-all hides under the expert weight reads;
+    ``t_reads``: those reads per GPU when the experts are spread over one domain."""
+    if over not in ("scale_up", "scale_out"):
+        raise ValueError(f"over='{over}': 'scale_up' or 'scale_out'")
+    link = acc.scale_up_bandwidth if over == "scale_up" else acc.scale_out_bandwidth
+    vals = {k_e: model.active_experts, d: model.hidden_size, b_d: FP8_BYTES, b_c: BF16_BYTES,
+            W_link: link, P_e: expert_size(model), F: fp8_flops(acc), E: model.routed_experts,
+            b_w: FP8_BYTES, W: acc.hbm_bandwidth, G: acc.scale_up_domain}
+    form = (lambda e: e) if over == "scale_up" else _ACROSS_DOMAINS.__getitem__
+    return {"t_comm": f.evaluate(form(t_a2a), vals), "t_comp": f.evaluate(t_expert, vals),
+            "have": vals[F] / link, "need": f.evaluate(form(hide_ratio_limit), vals),
+            "ratio": f.evaluate(form(a2a_over_expert), vals),
+            "batch": f.evaluate(form(hide_batch_limit), vals),
+            "t_reads": f.evaluate(weight_read_gpu, vals)}
 
 
 # --- capacity: GPUs needed and the domain's latency floor ----------------------------------
@@ -106,7 +154,22 @@ def gpus_needed(total_params: float, bytes_per_weight: float, batch: float, cont
 
 # Every byte in use is read once per decode step, spread over the D GPUs of the domain.
 latency_floor = bytes_needed / (D * W)
-latency_floor_weights = latency_floor.subs(B, 0)
+domain_hbm_bytes = D * H                                   # HBM of one scale-up domain
+# the fewest whole domains whose HBM holds the weights, and the floor when they share them
+domains_for_weights = sp.ceiling(N_tot * b_w / domain_hbm_bytes)
+latency_floor_over_domains = N_tot * b_w / (domains_for_weights * D * W)
+
+
+def domain_hbm(acc) -> float:
+    """HBM of one scale-up domain, bytes (capacity as catalogued)."""
+    return f.evaluate(domain_hbm_bytes, {D: acc.scale_up_domain, H: acc.hbm_capacity})
+
+
+def domains_needed(nbytes: float, acc) -> int:
+    """Smallest whole number of scale-up domains whose HBM holds ``nbytes``."""
+    return int(f.evaluate(domains_for_weights, {N_tot: nbytes, b_w: 1, D: acc.scale_up_domain,
+                                                H: acc.hbm_capacity}))
+
 
 # --- pipeline parallelism ------------------------------------------------------------------
 # P stages each hold 1/P of the layers. To keep every stage busy, P micro-batches of B_mb
@@ -134,75 +197,55 @@ cross_rack_condition_lhs = sp.simplify(
 # symmetric activations, large domain: the lecture's 2 k_e ell >= W_up / W_out
 cross_rack_condition_lecture = sp.limit(
     cross_rack_condition_lhs.subs({b_d: b_a, b_c: b_a}), D, sp.oo)
+scale_out_slowdown = W_up / W_out
 
 
-def scale_out_slowdown(acc) -> float:
-    """Per-GPU scale-up bandwidth / scale-out bandwidth, both one direction."""
-    return acc.scale_up_bandwidth / acc.scale_out_bandwidth
+# --- the headlines, bound to catalog fields -------------------------------------------------
+def _model(key: str):
+    return catalog.models()[key]
 
 
-def domain_hbm(acc) -> float:
-    """HBM of one scale-up domain, bytes (capacity as catalogued)."""
-    return acc.scale_up_domain * acc.hbm_capacity
+def _deepseek_a2a_ratio(over: str):
+    return lambda acc: a2a_hiding(_model("deepseek_v3"), acc, over)["ratio"]
 
 
-def domains_needed(nbytes: float, acc) -> int:
-    """Smallest whole number of scale-up domains whose HBM holds ``nbytes``."""
-    return max(1, math.ceil(nbytes / domain_hbm(acc) - 1e-12))
+_FP8_WEIGHTS = {b_w: const(FP8_BYTES, "bytes per FP8 weight")}
+_DOMAIN = {D: hw("scale_up_domain"), H: hw("hbm_capacity")}
+_A2A_WHY = ("reads the part's FP8 rate, or its BF16 rate where it has no FP8 units (FP8 data on "
+            "BF16 units): a choice between catalog fields, not a formula; the formula is "
+            "a2a_over_expert")
 
 
-def decode_floor_over_domains(nbytes: float, acc) -> float:
-    """Seconds to read ``nbytes`` once, spread over the smallest whole number of domains that
-    holds them (one domain when it fits): the decode latency floor of that deployment."""
-    gpus = domains_needed(nbytes, acc) * acc.scale_up_domain
-    return f.evaluate(latency_floor, {B: 0, N_tot: nbytes, b_w: 1, D: gpus, W: acc.hbm_bandwidth})
+def _weights(model_key: str) -> dict:
+    return {N_tot: field("models", model_key, "total_params"), **_FP8_WEIGHTS}
 
 
-def _deepseek_floor_ms(acc) -> float:
-    from . import catalog
-    ds = catalog.models()["deepseek_v3"]
-    return 1e3 * decode_floor_over_domains(ds.total_params * 1, acc)   # FP8: 1 byte per weight
-
-
-def a2a_over_expert_time(model, acc, over: str = "scale_up") -> float:
-    """All-to-all time / expert arithmetic time per token and MoE layer: FP8 dispatch, BF16
-    combine (as DeepEP), FP8 arithmetic (the BF16 rate on parts without FP8 units). Above 1 the
-    traffic cannot hide under compute-bound experts. ``over="scale_up"``: expert-parallel over one
-    scale-up domain; ``"scale_out"``: over a group spanning many domains, every copy on the NIC
-    (the group size's (1 - 1/G) tends to 1)."""
-    flops = acc.fp8_dense_flops if acc.has("fp8_dense_flops") else acc.bf16_dense_flops
-    p_e = expert_params(model.total_params, model.active_params, model.routed_experts,
-                        model.active_experts, model.n_layers - model.n_dense_layers)
-    group, link = ((acc.scale_up_domain, acc.scale_up_bandwidth) if over == "scale_up"
-                   else (math.inf, acc.scale_out_bandwidth))
-    vals = {k_e: model.active_experts, d: model.hidden_size, b_d: 1, b_c: 2,
-            G: group, W_link: link, P_e: p_e, F: flops}
-    return f.evaluate(t_a2a / t_expert, vals)
-
-
-def _deepseek_a2a_ratio(acc, over: str = "scale_up") -> float:
-    from . import catalog
-    return a2a_over_expert_time(catalog.models()["deepseek_v3"], acc, over)
-
-
-def _kimi_weight_fraction(acc) -> float:
-    from . import catalog
-    return catalog.models()["kimi_k2"].total_params * 1 / domain_hbm(acc)   # FP8: 1 byte/weight
-
-
-SWEEP = {
-    "scale_out_slowdown": ("ratio", "per-GPU scale-up bandwidth / scale-out bandwidth, "
-                           "one direction", scale_out_slowdown),
-    "domain_hbm_terabytes": ("TB", "HBM of one scale-up domain", lambda a: domain_hbm(a) / 1e12),
-    "deepseek_v3_decode_latency_floor_ms_domain": (
-        "ms", "DeepSeek-V3 FP8 weights read once per step across the aggregate HBM bandwidth "
-        "of the fewest whole scale-up domains that hold them", _deepseek_floor_ms),
-    "deepseek_v3_a2a_over_expert_time_scale_up": (
-        "ratio", "DeepSeek-V3 all-to-all time / expert arithmetic time, expert-parallel over one "
-        "scale-up domain (FP8 dispatch, BF16 combine, FP8 arithmetic)", _deepseek_a2a_ratio),
-    "deepseek_v3_a2a_over_expert_time_scale_out": (
-        "ratio", "DeepSeek-V3 all-to-all time / expert arithmetic time, expert-parallel across "
-        "scale-up domains over the NIC", lambda a: _deepseek_a2a_ratio(a, "scale_out")),
-    "kimi_k2_fp8_weight_fraction_of_domain_hbm": (
-        "fraction", "Kimi K2 FP8 weights / HBM of one scale-up domain", _kimi_weight_fraction),
-}
+HEADLINES = [
+    Headline("scale_out_slowdown", "ratio",
+             "per-GPU scale-up bandwidth / scale-out bandwidth, one direction",
+             scale_out_slowdown,
+             {W_up: hw("scale_up_bandwidth"), W_out: hw("scale_out_bandwidth")},
+             claims=("RP-20",)),
+    Headline("domain_hbm_terabytes", "TB", "HBM of one scale-up domain (capacity as catalogued)",
+             domain_hbm_bytes / 10**12, _DOMAIN, claims=("RP-6", "RP-21")),
+    Headline("kimi_k2_fp8_weight_fraction_of_domain_hbm", "fraction",
+             "Kimi K2 FP8 weights / HBM of one scale-up domain",
+             N_tot * b_w / domain_hbm_bytes, {**_weights("kimi_k2"), **_DOMAIN},
+             claims=("RP-6", "RP-21"), fmt="pct"),
+    Headline("deepseek_v3_domains_needed", "domains",
+             "scale-up domains whose HBM holds DeepSeek-V3's FP8 weights (the fewest)",
+             domains_for_weights, {**_weights("deepseek_v3"), **_DOMAIN}, fmt="integer"),
+    Headline("deepseek_v3_decode_latency_floor_ms_domain", "ms",
+             "DeepSeek-V3 FP8 weights read once per step across the aggregate HBM bandwidth "
+             "of the fewest whole scale-up domains that hold them",
+             1000 * latency_floor_over_domains,
+             {**_weights("deepseek_v3"), **_DOMAIN, W: hw("hbm_bandwidth")}),
+    Headline("deepseek_v3_a2a_over_expert_time_scale_up", "ratio",
+             "DeepSeek-V3 all-to-all time / expert arithmetic time, expert-parallel over one "
+             "scale-up domain (FP8 dispatch, BF16 combine, FP8 arithmetic)",
+             fn=_deepseek_a2a_ratio("scale_up"), why=_A2A_WHY, claims=("RP-20",)),
+    Headline("deepseek_v3_a2a_over_expert_time_scale_out", "ratio",
+             "DeepSeek-V3 all-to-all time / expert arithmetic time, expert-parallel across "
+             "scale-up domains over the NIC", fn=_deepseek_a2a_ratio("scale_out"),
+             why=_A2A_WHY, claims=("RP-20",)),
+]

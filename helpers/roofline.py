@@ -9,15 +9,22 @@ from __future__ import annotations
 import sympy as sp
 
 from . import catalog, formulas as f
-from .registry import Headline, claimed, const, derived, hw
+from .registry import Headline, claimed, const, derived, field, hw
 
 BF16_BYTES = 2
+FP8_BYTES = 1
 CONTEXT_32K = 32768
 
 C = sp.Symbol(r"C_\mathrm{HBM}", positive=True)          # HBM capacity per chip, bytes
+E = sp.Symbol("E", positive=True)                        # routed experts
+m = sp.Symbol("m", positive=True)                        # routed experts active per token
+c = sp.Symbol("c", positive=True)                        # claimed batch per unit sparsity
 
 SYMBOL_MEANING = {
     C: "HBM capacity of one accelerator, bytes",
+    E: "routed experts of an MoE model",
+    m: "routed experts active per token",
+    c: "claimed balance batch per unit of sparsity (the lecture's 300)",
 }
 
 
@@ -30,6 +37,11 @@ def deepseek_kv_bytes_bf16() -> float:
     return f.kv_bytes_per_token(_deepseek(), BF16_BYTES)
 
 
+def deepseek_kv_bytes_fp8() -> float:
+    """The same cache stored in FP8 (chapter 1's exercise)."""
+    return f.kv_bytes_per_token(_deepseek(), FP8_BYTES)
+
+
 def deepseek_attention_flops() -> float:
     """DeepSeek-V3's absorbed-MLA decode attention FLOPs per generated token per context token."""
     return f.attention_flops_per_context_token(_deepseek())
@@ -38,14 +50,18 @@ def deepseek_attention_flops() -> float:
 def sparsity(reading: str) -> float:
     """Three readings of DeepSeek-V3's sparsity: the lecture's, by parameters, by experts."""
     from . import claims
-    m, rp4 = _deepseek(), claims.get("RP-4")
+    ds, rp4 = _deepseek(), claims.get("RP-4")
     return {"lecture": rp4.value("routed_experts") / rp4.value("active_experts"),
-            "params": m.total_params / m.active_params,
-            "experts": m.routed_experts / m.active_experts}[reading]
+            "params": ds.total_params / ds.active_params,
+            "experts": ds.routed_experts / ds.active_experts}[reading]
 
 
 # --- the expressions (symbols of helpers.formulas) -------------------------------------------
 balance_batch = f.hardware_ratio * f.s * f.b_w / 2           # B* = (F/W) s b_w / 2
+# the three readings of s: the lecture's m of E experts, parameters, DeepSeek-V3's m of E
+balance_by_experts = balance_batch.subs(f.s, E / m)
+balance_by_params = balance_batch.subs(f.s, f.N_tot / f.N_act)
+batch_over_claim = balance_by_params / (c * E / m)           # B* / (300 x the lecture's s)
 attention_share_of_ratio = (f.a_kv / f.b_kv) / f.hardware_ratio
 max_context_lecture = f.max_compute_bound_context.subs(f.a_kv, 0)
 # unbounded when the cache is read at more FLOP per byte than the chip's ratio
@@ -61,53 +77,79 @@ replica_chips = 2 ** sp.ceiling(sp.log(2 * f.b_w * f.N_tot / C, 2))
 # --- where each symbol's value comes from ----------------------------------------------------
 _CHIP = {f.F: hw("bf16_dense_flops"), f.W: hw("hbm_bandwidth")}
 _BF16 = {f.b_w: const(BF16_BYTES, "bytes per BF16 weight")}
-_DS_PARAMS = {f.N_tot: derived(lambda: _deepseek().total_params, "DeepSeek-V3 total params"),
-              f.N_act: derived(lambda: _deepseek().active_params, "DeepSeek-V3 active params")}
+_FP8 = {f.b_w: const(FP8_BYTES, "bytes per FP8 weight")}
+_DS_PARAMS = {f.N_tot: field("models", "deepseek_v3", "total_params"),
+              f.N_act: field("models", "deepseek_v3", "active_params")}
+_DS_EXPERTS = {E: field("models", "deepseek_v3", "routed_experts"),
+               m: field("models", "deepseek_v3", "active_experts")}
+_LECTURE_EXPERTS = {E: claimed("RP-4", "routed_experts"), m: claimed("RP-4", "active_experts")}
+_DS_ATTN = {f.a_kv: derived(deepseek_attention_flops, "DeepSeek-V3 MLA FLOPs/context token")}
 _DS_CACHE = {f.b_kv: derived(deepseek_kv_bytes_bf16, "DeepSeek-V3 BF16 MLA cache bytes/token"),
-             f.a_kv: derived(deepseek_attention_flops, "DeepSeek-V3 MLA FLOPs/context token")}
+             **_DS_ATTN}
+_DS_CACHE_FP8 = {f.b_kv: derived(deepseek_kv_bytes_fp8, "DeepSeek-V3 FP8 MLA cache bytes/token"),
+                 **_DS_ATTN}
 _K_LOW = {f.k: claimed("RP-4", "deployment_multiplier_low")}
+_DEEPSEEK_BF16 = (_CHIP, _BF16, _DS_PARAMS, _DS_CACHE, _K_LOW)   # DeepSeek-V3 served in BF16
+_BALANCE, _CONTEXT = ("RP-2", "RP-4"), ("RP-1",)
 
 
-def _balance(reading: str, description: str) -> Headline:
-    return Headline(f"optimal_batch_{reading}", "sequences", description, balance_batch,
-                    {**_CHIP, **_BF16, f.s: derived(lambda: sparsity(_READING[reading]),
-                                                    f"sparsity, {_READING[reading]} reading")},
-                    claims=("RP-2", "RP-4"), fmt="integer")
+def _headline(name, unit, description, expr, *pools, **kw) -> Headline:
+    """A closed-form headline bound to the inputs (from ``pools``) that its expression uses."""
+    inputs = {sym: inp for pool in pools for sym, inp in pool.items() if sym in expr.free_symbols}
+    return Headline(name, unit, description, expr, inputs, **kw)
 
-
-_READING = {"lecture_example": "lecture", "deepseek_v3_by_params": "params",
-            "deepseek_v3_by_experts": "experts"}
 
 HEADLINES = [
-    Headline("flops_per_byte", "FLOP/byte", "dense BF16 FLOP/s / HBM bytes/s", f.hardware_ratio,
-             _CHIP, claims=("RP-2", "RP-3")),
-    _balance("lecture_example", "BF16 balance batch at the lecture's sparsity"),
-    _balance("deepseek_v3_by_params", "BF16 balance batch, DeepSeek-V3 total / active params"),
-    _balance("deepseek_v3_by_experts",
-             "BF16 balance batch, DeepSeek-V3 routed / active routed experts"),
-    Headline("deepseek_v3_attention_share_of_ratio", "fraction",
-             "DeepSeek-V3 cache intensity / the chip's FLOP per byte", attention_share_of_ratio,
-             {**_CHIP, **_DS_CACHE}, claims=("RP-1",), fmt="pct"),
-    Headline("deepseek_v3_max_compute_bound_context_lecture", "tokens",
-             "longest context at which a DeepSeek-V3 BF16 decode step can be compute-bound, "
-             "attention arithmetic ignored (the lecture's roofline)", max_context_lecture,
-             {**_CHIP, **_DS_PARAMS, **_DS_CACHE}, claims=("RP-1",), fmt="integer"),
-    Headline("deepseek_v3_max_compute_bound_context", "tokens",
-             "longest context at which a DeepSeek-V3 BF16 decode step can be compute-bound, "
-             "attention arithmetic included (inf: every context; the chapter then publishes "
-             "no number)", max_context, {**_CHIP, **_DS_PARAMS, **_DS_CACHE},
-             claims=("RP-1",), fmt="integer"),
-    Headline("deepseek_v3_bf16_replica_chips", "accelerators",
-             "chips in the smallest power-of-two replica holding DeepSeek-V3 BF16 weights "
-             "twice over", replica_chips,
-             {C: hw("hbm_capacity"), **_BF16, f.N_tot: _DS_PARAMS[f.N_tot]}, fmt="integer"),
-    Headline("slow_mode_max_saving", "fraction",
-             "largest saving of an unbounded batch over 2x the balance batch, DeepSeek-V3 BF16 "
-             "with attention arithmetic", slow_mode_max_saving,
-             {**_CHIP, **_DS_CACHE, **_K_LOW}, claims=("RP-5",), fmt="pct"),
-    Headline("slow_mode_saving_32k", "fraction",
-             "saving of an unbounded batch over 2x the balance batch at 32K context",
-             slow_mode_saving,
-             {**_CHIP, **_BF16, **_DS_PARAMS, **_DS_CACHE, **_K_LOW,
-              f.L: const(CONTEXT_32K, "a 32K context")}, claims=("RP-5",), fmt="pct"),
+    _headline("flops_per_byte", "FLOP/byte", "dense BF16 FLOP/s / HBM bytes/s",
+              f.hardware_ratio, _CHIP, claims=("RP-2", "RP-3")),
+    _headline("optimal_batch_lecture_example", "sequences",
+              "BF16 balance batch at the lecture's sparsity", balance_by_experts,
+              _CHIP, _BF16, _LECTURE_EXPERTS, claims=_BALANCE, fmt="integer"),
+    _headline("optimal_batch_deepseek_v3_by_params", "sequences",
+              "BF16 balance batch, DeepSeek-V3 total / active params", balance_by_params,
+              _CHIP, _BF16, _DS_PARAMS, claims=_BALANCE, fmt="integer"),
+    _headline("optimal_batch_deepseek_v3_by_experts", "sequences",
+              "BF16 balance batch, DeepSeek-V3 routed / active routed experts",
+              balance_by_experts, _CHIP, _BF16, _DS_EXPERTS, claims=_BALANCE, fmt="integer"),
+    _headline("deepseek_v3_batch_over_claim", "ratio",
+              "BF16 balance batch of DeepSeek-V3 (by params) / the lecture's claimed batch "
+              "(300 x its sparsity)", batch_over_claim, _CHIP, _BF16, _DS_PARAMS,
+              _LECTURE_EXPERTS, {c: claimed("RP-2", "batch_per_unit_sparsity")},
+              claims=_BALANCE, fmt="times"),
+    _headline("deepseek_v3_attention_share_of_ratio", "fraction",
+              "DeepSeek-V3 cache intensity / the chip's FLOP per byte",
+              attention_share_of_ratio, *_DEEPSEEK_BF16, claims=_CONTEXT, fmt="pct"),
+    _headline("deepseek_v3_max_compute_bound_context_lecture", "tokens",
+              "longest context at which a DeepSeek-V3 BF16 decode step can be compute-bound, "
+              "attention arithmetic ignored (the lecture's roofline)", max_context_lecture,
+              *_DEEPSEEK_BF16, claims=_CONTEXT, fmt="integer"),
+    _headline("deepseek_v3_max_compute_bound_context", "tokens",
+              "longest context at which a DeepSeek-V3 BF16 decode step can be compute-bound, "
+              "attention arithmetic included (inf: every context; the chapter then publishes "
+              "no number)", max_context, *_DEEPSEEK_BF16, claims=_CONTEXT, fmt="integer"),
+    _headline("deepseek_v3_bf16_replica_chips", "accelerators",
+              "chips in the smallest power-of-two replica holding DeepSeek-V3 BF16 weights "
+              "twice over", replica_chips, {C: hw("hbm_capacity")}, _BF16, _DS_PARAMS,
+              fmt="integer"),
+    _headline("slow_mode_max_saving", "fraction",
+              "largest saving of an unbounded batch over 2x the balance batch, DeepSeek-V3 "
+              "BF16 with attention arithmetic", slow_mode_max_saving, *_DEEPSEEK_BF16,
+              claims=("RP-5",), fmt="pct"),
+    _headline("slow_mode_saving_32k", "fraction",
+              "saving of an unbounded batch over 2x the balance batch at 32K context",
+              slow_mode_saving, *_DEEPSEEK_BF16, {f.L: const(CONTEXT_32K, "a 32K context")},
+              claims=("RP-5",), fmt="pct"),
+    # the chapter's exercises
+    _headline("ex_weight_only_batch", "sequences",
+              "exercise: DeepSeek-V3 balance batch with FP8 weights and BF16 arithmetic",
+              balance_by_params, _CHIP, _FP8, _DS_PARAMS, fmt="integer"),
+    _headline("ex_fp8_kv_max_context_lecture", "tokens",
+              "exercise: longest compute-bound DeepSeek-V3 context with an FP8 KV cache, "
+              "attention arithmetic ignored", max_context_lecture, _CHIP, _DS_PARAMS,
+              _DS_CACHE_FP8, claims=_CONTEXT, fmt="integer"),
+    _headline("ex_fp8_kv_max_compute_bound_context", "tokens",
+              "exercise: longest compute-bound DeepSeek-V3 context with an FP8 KV cache, "
+              "attention arithmetic included (inf: every context; the chapter then publishes "
+              "no number)", max_context, _CHIP, _DS_PARAMS, _DS_CACHE_FP8, claims=_CONTEXT,
+              fmt="integer"),
 ]

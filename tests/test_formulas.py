@@ -1,11 +1,28 @@
-"""Formulas against exact SymPy identities and hand-checked numbers."""
+"""Formulas against exact SymPy identities and hand-checked numbers; chapter 1's headlines
+(helpers/roofline.py, read through the registry) against brute force on every catalogued part."""
 from __future__ import annotations
 
 import pytest
 import sympy as sp
 
-from helpers import catalog, fmt, formulas as f, units as U
+from helpers import catalog, claims, fmt, formulas as f, registry, roofline as R, units as U
 from helpers.verdicts import ratio_verdict
+
+ACCS = catalog.accelerators()
+DS = catalog.models()["deepseek_v3"]
+
+
+def _headline(name: str, acc) -> float:
+    """Chapter 1's headline ``name`` for an accelerator, from its one definition."""
+    return registry.get(name).value(acc)
+
+
+def _with_capacity(acc, capacity_bytes: float):
+    """``acc`` with its HBM capacity replaced (SI bytes; the printed value follows in GB)."""
+    import dataclasses
+    cap = acc.fields["hbm_capacity"]
+    return dataclasses.replace(acc, fields=dict(acc.fields, hbm_capacity=dataclasses.replace(
+        cap, value=capacity_bytes / U.to_si(1, cap.unit), si=capacity_bytes)))
 
 
 def test_balance_batch_is_ratio_times_sparsity_times_half_bytes_per_weight():
@@ -18,7 +35,8 @@ def test_balance_batch_precision_cancels_only_at_matched_precision():
     matched = sp.simplify(f.balance_batch().subs(f.F, F16 * 2 / f.b_w))
     assert f.b_w not in matched.free_symbols
     weight_only = f.balance_batch().subs({f.F: F16, f.b_w: 1})
-    assert sp.simplify(weight_only / f.balance_batch().subs({f.F: F16, f.b_w: 2})) == sp.Rational(1, 2)
+    bf16 = f.balance_batch().subs({f.F: F16, f.b_w: 2})
+    assert sp.simplify(weight_only / bf16) == sp.Rational(1, 2)
 
 
 def test_balance_batch_with_kv_reduces_to_weights_only_and_diverges_at_max_context():
@@ -66,6 +84,88 @@ def test_slow_mode_bound_is_the_maximum_over_contexts(a_kv):
     assert saving.max() == pytest.approx(bound, rel=1e-3)
 
 
+@pytest.mark.parametrize("key", ACCS)
+def test_slow_mode_headline_is_the_maximum_over_contexts_for_every_accelerator(key):
+    """Brute force on the catalog: DeepSeek-V3 at k x B* on each part, over a dense grid of
+    contexts, never saves more than the headline, and reaches it (0 where every context is
+    compute-bound); the 32K headline is the same grid's value at 32,768 tokens."""
+    import numpy as np
+    acc = ACCS[key]
+    k = claims.get("RP-4").value("deployment_multiplier_low")
+    chip = (acc.bf16_dense_flops, acc.hbm_bandwidth)
+    kv, attn = R.deepseek_kv_bytes_bf16(), R.deepseek_attention_flops()
+    cost = f.lambdify(f.cost_per_token, f.B, f.N_tot, f.N_act, f.F, f.W, f.b_w, f.b_kv, f.a_kv,
+                      f.L)
+    floor = f.lambdify(f.cost_floor, f.N_act, f.F, f.W, f.b_kv, f.a_kv, f.L)
+    batch = k * _headline("optimal_batch_deepseek_v3_by_params", acc)
+
+    def saving(L):
+        return 1 - floor(DS.active_params, *chip, kv, attn, L) / cost(
+            batch, DS.total_params, DS.active_params, *chip, R.BF16_BYTES, kv, attn, L)
+
+    grid = saving(np.logspace(2, 7, 20001))
+    bound = _headline("slow_mode_max_saving", acc)
+    assert grid.max() <= bound + 1e-12
+    assert grid.max() == pytest.approx(bound, rel=1e-3, abs=1e-12)
+    assert _headline("slow_mode_saving_32k", acc) == pytest.approx(saving(R.CONTEXT_32K),
+                                                                   rel=1e-12, abs=1e-15)
+
+
+@pytest.mark.parametrize("key", ACCS)
+def test_balance_batch_headlines_equalise_arithmetic_and_weight_fetch(key):
+    """At each reading's B* one decode step's arithmetic takes exactly as long as its weight
+    fetch; the readings differ only by their sparsity, and weight-only FP8 halves B*."""
+    acc = ACCS[key]
+    at = {f.B: _headline("optimal_batch_deepseek_v3_by_params", acc), f.N_tot: DS.total_params,
+          f.N_act: DS.active_params, f.F: acc.bf16_dense_flops, f.W: acc.hbm_bandwidth,
+          f.b_w: R.BF16_BYTES}
+    assert f.evaluate(f.t_compute, at) == pytest.approx(f.evaluate(f.t_weights, at), rel=1e-12)
+    ratio = _headline("flops_per_byte", acc)
+    for reading, name in (("lecture", "lecture_example"), ("params", "deepseek_v3_by_params"),
+                          ("experts", "deepseek_v3_by_experts")):
+        assert _headline(f"optimal_batch_{name}", acc) == \
+            pytest.approx(ratio * R.sparsity(reading), rel=1e-12)
+    assert _headline("ex_weight_only_batch", acc) == \
+        pytest.approx(at[f.B] / 2, rel=1e-12)
+    assert _headline("deepseek_v3_batch_over_claim", acc) == \
+        pytest.approx(at[f.B] / (300 * R.sparsity("lecture")), rel=1e-12)
+
+
+@pytest.mark.parametrize("key", ACCS)
+def test_max_context_headlines_are_where_the_kv_balance_batch_diverges(key):
+    """L_max is finite exactly when the cache is read at fewer FLOP per byte than the chip's F/W;
+    there the balance batch with KV reads changes sign (it is positive just below, negative just
+    above). An FP8 cache doubles the lecture's L_max."""
+    acc = ACCS[key]
+    ratio = _headline("flops_per_byte", acc)
+    attn = R.deepseek_attention_flops()
+    for kv, name in ((R.deepseek_kv_bytes_bf16(), "deepseek_v3_max_compute_bound_context"),
+                     (R.deepseek_kv_bytes_fp8(), "ex_fp8_kv_max_compute_bound_context")):
+        L_max = _headline(name, acc)
+        assert (L_max == float("inf")) == (attn / kv >= ratio), name
+        if L_max == float("inf"):
+            continue
+        values = {f.N_tot: DS.total_params, f.N_act: DS.active_params, f.b_w: R.BF16_BYTES,
+                  f.F: acc.bf16_dense_flops, f.W: acc.hbm_bandwidth, f.b_kv: kv, f.a_kv: attn}
+        below, above = ({**values, f.L: L_max * x} for x in (1 - 1e-6, 1 + 1e-6))
+        assert f.evaluate(f.balance_batch_with_kv(), below) > 0
+        assert f.evaluate(f.balance_batch_with_kv(), above) < 0
+    assert _headline("ex_fp8_kv_max_context_lecture", acc) == pytest.approx(
+        2 * _headline("deepseek_v3_max_compute_bound_context_lecture", acc), rel=1e-12)
+
+
+@pytest.mark.parametrize("key", ACCS)
+def test_replica_chips_is_the_smallest_power_of_two_holding_the_weights_twice(key):
+    """Brute force against the closed form 2^ceil(log2(...)), also at capacities that make the
+    ratio an exact power of two (where a rounding log would give twice the chips)."""
+    need = 2 * R.BF16_BYTES * DS.total_params
+    for acc in (ACCS[key], *(_with_capacity(ACCS[key], need / 2**j) for j in range(13))):
+        chips = 1
+        while chips * acc.hbm_capacity < need:
+            chips *= 2
+        assert _headline("deepseek_v3_bf16_replica_chips", acc) == chips, acc.hbm_capacity
+
+
 def test_attention_flops_hand_checked():
     models = catalog.models()
     # MLA absorbed: 61 layers x 128 heads x 2 x (2 x 512 + 64)
@@ -78,10 +178,17 @@ def test_hand_checked_h100_numbers():
     h100 = catalog.lookup("accelerators", "h100")
     # 989.4e12 / 3.35e12 = 295.34 (hand: 989.4 / 3.35)
     assert h100.bf16_dense_flops / h100.hbm_bandwidth == pytest.approx(295.343, abs=1e-3)
-    b = sp.lambdify((f.F, f.W, f.N_tot, f.N_act, f.b_w), f.balance_batch())
+    assert _headline("flops_per_byte", h100) == pytest.approx(295.343, abs=1e-3)
     # DeepSeek-V3 671B / 37B on H100, BF16: 295.343 * 18.1351 = 5356.0
-    assert b(989.4e12, 3.35e12, 671e9, 37e9, 2) == pytest.approx(5356.06, abs=0.05)
-    assert b(989.4e12, 3.35e12, 256, 8, 2) == pytest.approx(9450.99, abs=0.05)
+    batch = {reading: _headline(f"optimal_batch_{reading}", h100) for reading in
+             ("deepseek_v3_by_params", "deepseek_v3_by_experts", "lecture_example")}
+    assert batch["deepseek_v3_by_params"] == pytest.approx(5356.06, abs=0.05)
+    # 256 / 8 routed experts: 295.343 * 32 = 9451.0; the lecture's 256 / 32: 295.343 * 8
+    assert batch["deepseek_v3_by_experts"] == pytest.approx(9450.99, abs=0.05)
+    assert batch["lecture_example"] == pytest.approx(2362.75, abs=0.05)
+    # 2 x 2 bytes x 671e9 / 80e9 = 33.6 H100s -> 64; 5356.06 / (300 x 8) = 2.23
+    assert _headline("deepseek_v3_bf16_replica_chips", h100) == 64
+    assert _headline("deepseek_v3_batch_over_claim", h100) == pytest.approx(2.2317, abs=1e-4)
 
 
 def test_kv_bytes_per_token_hand_checked():
@@ -119,7 +226,6 @@ def test_token_rates_share_one_dimension():
 
 
 def test_other_reading_rereads_the_printed_number():
-    from helpers import catalog
     cap = catalog.accelerators()["h100"].fields["hbm_capacity"]
     assert cap.also_read_as == "GiB"
     assert U.other_reading(cap) == pytest.approx(cap.value * 2**30)
@@ -174,8 +280,9 @@ def test_percentages_hide_rounding_noise():
 
 def test_evaluate_is_subs_at_compiled_speed():
     values = {f.B: 0, f.N_tot: 1e12, f.b_w: 1, f.W: 3.35e12, f.L: 1000, f.b_kv: 70272}
-    assert f.evaluate(f.t_memory, values) == pytest.approx(float(f.t_memory.subs(values)), rel=1e-15)
-    values[f.B] = 64
-    assert f.evaluate(f.t_memory, values) == pytest.approx(float(f.t_memory.subs(values)), rel=1e-15)
+    for batch in (0, 64):
+        values[f.B] = batch
+        assert f.evaluate(f.t_memory, values) == \
+            pytest.approx(float(f.t_memory.subs(values)), rel=1e-15)
     with pytest.raises(ValueError, match="no value for"):
         f.evaluate(f.t_memory, {f.B: 1, f.N_tot: 1e12})

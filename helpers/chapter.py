@@ -18,9 +18,11 @@ its value, unit and meaning for ``python -m helpers results``.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from . import catalog, results
-from .notebook import accelerator as _load_accelerator, setup, show_markdown
 from .fmt import md_table
+from .notebook import accelerator as _load_accelerator, setup, show_markdown
 from .registry import FORMATS, get
 
 
@@ -40,33 +42,44 @@ class Chapter:
 
     # -- publishing -----------------------------------------------------------------------
     def publish(self, name: str, value: float, unit: str, description: str, *,
-                fmt: str = "num", part: str | None = None) -> float:
-        """Glue ``value`` formatted once by ``fmt`` and record it; ``part`` is the accelerator key
-        it was computed for (None: it depends on no accelerator). Returns the value."""
+                fmt: str | Callable[[float], str] = "num", part: str | None = None,
+                headline: str | None = None) -> float:
+        """Glue ``value`` formatted once by ``fmt`` (a name in :data:`FORMATS`, or a function of
+        the value for a one-off text such as "2.20 TB") and record it; ``part`` is the
+        accelerator key it was computed for (None: it depends on no accelerator)."""
         value = float(value)
-        results.publish(name, value, unit, description, accelerator=part,
-                        text=FORMATS[fmt](value))
+        text = fmt(value) if callable(fmt) else FORMATS[fmt](value)
+        results.publish(name, value, unit, description, accelerator=part, text=text,
+                        headline=headline)
         self.values[name] = value
         return value
 
-    def headline(self, name: str, *parts: str, publish_run: bool = True) -> float:
+    def headline(self, name: str, *parts: str, publish_run: bool = True,
+                 names: dict[str, str] | None = None) -> float:
         """Publish a registry headline for the run's accelerator (under ``name``) and for each
         named part (under ``<part>_<name>``); return the run's value. An unbounded value
-        (``inf``) is returned but not published: the chapter says so in words."""
+        (``inf``) is returned but not published: the chapter says so in words. A headline that
+        reads no accelerator field is recorded as depending on none. ``names`` gives a part's
+        result another name (``{"gb300": "scale_out_slowdown_gb300"}``)."""
         h = get(name)
+        depends = bool(h.hardware_fields) or not h.closed_form
         out = None
         targets = (["run"] if publish_run else []) + list(parts)
         for key in targets:
             acc = self.part(key)
             value = h.value(acc)
-            glued = name if key == "run" else f"{key}_{name}"
+            glued = name if key == "run" else (names or {}).get(key, f"{key}_{name}")
             if key == "run":
                 out = value
             if value == float("inf"):
                 self.values[glued] = value
                 continue
-            self.publish(glued, value, h.unit, h.description, fmt=h.fmt, part=acc.key)
-        return out if out is not None else self.values[f"{parts[0]}_{name}"]
+            self.publish(glued, value, h.unit, h.description, fmt=h.fmt,
+                         part=acc.key if depends else None, headline=name)
+        if out is None:
+            first = parts[0]
+            out = self.values[(names or {}).get(first, f"{first}_{name}")]
+        return out
 
     def value(self, name: str, part: str = "run") -> float:
         """A registry headline's value for a part, without publishing it."""

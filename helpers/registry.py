@@ -22,13 +22,13 @@ from __future__ import annotations
 import importlib
 import math
 import pkgutil
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field as _dc_field
-from functools import lru_cache
-from typing import Callable, Mapping
+from functools import cache
 
 import sympy as sp
 
-from . import catalog, fmt
+from . import catalog, fmt, units as U
 from .formulas import evaluate
 
 # --- where a symbol's value comes from -----------------------------------------------------
@@ -36,8 +36,10 @@ from .formulas import evaluate
 
 @dataclass(frozen=True)
 class Input:
-    """One symbol's binding. ``kind`` is ``hw`` (a field of the run's accelerator, SI units),
-    ``field`` (catalog kind/entry/field), ``claim`` (claim id/name), ``const`` or ``derived``."""
+    """One symbol's binding. ``kind`` is ``hw`` (a field of the run's accelerator, SI units,
+    with an optional fallback field for a part that lacks it), ``hw_other`` (the same field in
+    its other reading), ``field`` (catalog kind/entry/field), ``claim`` (claim id/name),
+    ``const`` or ``derived``."""
     kind: str
     ref: tuple
     note: str = ""
@@ -46,7 +48,14 @@ class Input:
 
     def resolve(self, acc: catalog.Entry) -> float:
         if self.kind == "hw":
-            return float(getattr(acc, self.ref[0]))
+            name = self.ref[0]
+            if len(self.ref) > 1 and not acc.has(name):   # e.g. no FP8 units: the BF16 rate
+                name = self.ref[1]
+            return float(getattr(acc, name))
+        if self.kind == "hw_other":     # the printed number re-read in its other unit
+            f = acc.fields[self.ref[0]]
+            other = U.other_reading(f)
+            return float(f.si if other is None else other)
         return _constant(self)
 
     @property
@@ -54,6 +63,8 @@ class Input:
         """Where the number comes from, for a reader: ``accelerator.hbm_bandwidth``."""
         if self.kind == "hw":
             return f"accelerator.{self.ref[0]}"
+        if self.kind == "hw_other":
+            return f"accelerator.{self.ref[0]} (other reading)"
         if self.kind == "field":
             return "{}.{}.{}".format(*self.ref)
         if self.kind == "claim":
@@ -61,7 +72,7 @@ class Input:
         return self.note
 
 
-@lru_cache(maxsize=None)
+@cache
 def _constant(inp: Input) -> float:
     """A run-independent input, read once per process."""
     if inp.kind == "field":
@@ -77,11 +88,21 @@ def _constant(inp: Input) -> float:
     raise ValueError(f"unknown input kind '{inp.kind}'")
 
 
-def hw(name: str) -> Input:
-    """A field of the accelerator the run is for (SI units), e.g. ``hw("hbm_bandwidth")``."""
-    if name not in catalog.SCHEMAS["accelerators"]:
-        raise ValueError(f"hw('{name}'): not an accelerator field")
-    return Input("hw", (name,))
+def hw(name: str, fallback: str | None = None) -> Input:
+    """A field of the accelerator the run is for (SI units), e.g. ``hw("hbm_bandwidth")``;
+    ``fallback`` names the field to read on a part that lacks it (``hw("fp8_dense_flops",
+    "bf16_dense_flops")``: a part with no FP8 units runs FP8 work at its BF16 rate)."""
+    for n in (name, fallback):
+        if n is not None and n not in catalog.SCHEMAS["accelerators"]:
+            raise ValueError(f"hw('{n}'): not an accelerator field")
+    return Input("hw", (name,) if fallback is None else (name, fallback))
+
+
+def hw_other(name: str) -> Input:
+    """A field of the run's accelerator with its printed number re-read in the unit some vendor
+    docs give it (``also_read_as``: "80 GB" as 80 GiB); the catalogued value when it has none."""
+    hw(name)
+    return Input("hw_other", (name,))
 
 
 def field(kind: str, key: str, name: str) -> Input:
@@ -109,7 +130,15 @@ def derived(fn: Callable[[], float], note: str) -> Input:
 
 FORMATS: dict[str, Callable[[float], str]] = {
     "num": fmt.num, "integer": fmt.integer, "pct": fmt.pct, "sci": fmt.sci,
+    "pct3": lambda x: fmt.pct(x, 3),
+    "num2": lambda x: fmt.num(x, 2), "num4": lambda x: fmt.num(x, 4),
+    "e1": lambda x: f"{x:.1e}",                     # a vanishing count: 3.6e-72
+    "g": lambda x: f"{x:g}",                        # a short exact number: 1.5, 64, 0.25
+    "reciprocal": lambda x: f"1/{fmt.integer(1 / x)}",   # a small share as "1/3,862"
     "times": lambda x: f"{x:.1f}×", "times2": lambda x: f"{x:.2f}×",
+    # counts glued with a suffix, three significant figures: 1.30M, 8.02B, 263T
+    "millions": lambda x: fmt.num(x / 1e6) + "M", "billions": lambda x: fmt.num(x / 1e9) + "B",
+    "trillions": lambda x: fmt.num(x / 1e12) + "T",
 }
 
 
@@ -146,7 +175,8 @@ class Headline:
     @property
     def hardware_fields(self) -> tuple[str, ...]:
         """The accelerator fields a closed form reads (what a reader's chip changes)."""
-        return tuple(sorted(i.ref[0] for i in self.inputs.values() if i.kind == "hw"))
+        return tuple(sorted({n for i in self.inputs.values() if i.kind in ("hw", "hw_other")
+                             for n in i.ref}))
 
     def value(self, acc: catalog.Entry) -> float:
         if self.fn is not None:
@@ -162,7 +192,7 @@ class Headline:
 SKIP_MODULES = {"__main__"}
 
 
-@lru_cache(maxsize=None)
+@cache
 def headlines() -> dict[str, Headline]:
     """Every ``HEADLINES`` entry of every ``helpers.*`` module, in module then definition order."""
     import helpers

@@ -34,16 +34,20 @@ def _display(name: str, text: str, meta_key: str, meta: dict) -> None:
 
 
 def publish(name: str, value, unit: str, description: str, *, accelerator: str | None = None,
-            text: str | None = None) -> None:
-    """Glue ``value`` (formatted as ``text``, default 3 significant figures) and record it."""
+            text: str | None = None, headline: str | None = None) -> None:
+    """Glue ``value`` (formatted as ``text``, default 3 significant figures) and record it;
+    ``headline`` names the registry headline it is a value of (the generic tests re-evaluate it)."""
     if not NAME.match(name):
         raise ValueError(f"result name '{name}' must be lower_snake_case")
     value = float(value)
     if not math.isfinite(value):
         raise ValueError(f"result '{name}' is not finite: {value}")
     text = fmt.num(value) if text is None else text
-    _display(name, text, RESULT_KEY, {"value": value, "unit": unit, "description": description,
-                                      "accelerator": accelerator, "text": text})
+    meta = {"value": value, "unit": unit, "description": description,
+            "accelerator": accelerator, "text": text}
+    if headline is not None:
+        meta["headline"] = headline
+    _display(name, text, RESULT_KEY, meta)
 
 
 def publish_text(name: str, text: str) -> None:
@@ -89,7 +93,8 @@ def notebooks(directory: Path | str | None = None) -> list[Path]:
 
 
 def read_results(directory: Path | str | None = None) -> dict[str, dict]:
-    """``{name: {value, unit, chapter, description, accelerator, text}}`` from executed notebooks."""
+    """``{name: {value, unit, chapter, description, accelerator, text, headline}}`` from the
+    executed notebooks (``headline``: the registry headline the value is of, or None)."""
     out: dict[str, dict] = {}
     for nb in notebooks(directory):
         for o in _notebook_outputs(nb):
@@ -102,7 +107,7 @@ def read_results(directory: Path | str | None = None) -> dict[str, dict]:
                                  f"{out[name]['chapter']}")
             out[name] = {"value": meta["value"], "unit": meta["unit"], "chapter": nb.stem,
                          "description": meta["description"], "accelerator": meta["accelerator"],
-                         "text": meta["text"]}
+                         "text": meta["text"], "headline": meta.get("headline")}
     return out
 
 

@@ -32,11 +32,15 @@ def visible_code(path) -> list[str]:
     return lines
 
 
-@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
-def test_visible_code_is_the_derivation(path):
+def check_visible_code(path) -> None:
     lines = visible_code(path)
     assert len(lines) <= MAX_VISIBLE_LINES, f"{len(lines)} visible code lines"
     wide = [line for line in lines if len(line) > MAX_WIDTH]
     assert not wide, f"visible lines wider than {MAX_WIDTH}: {wide[:3]}"
     plumbing = [line for line in lines if PLUMBING.search(line)]
     assert not plumbing, f"bookkeeping in a visible cell: {plumbing[:3]}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_visible_code_is_the_derivation(path):
+    check_visible_code(path)

@@ -40,7 +40,8 @@ def ledger_rows(chapters_dir: Path | str | None = None) -> list[dict]:
     recorded = read_claims(chapters_dir)
     unknown = sorted(set(recorded) - set(_claims.load()))
     if unknown:
-        raise ValueError(f"verdicts recorded for claim ids not in claims.yaml: {', '.join(unknown)}")
+        raise ValueError("verdicts recorded for claim ids not in claims.yaml: "
+                         + ", ".join(unknown))
     rows = []
     for cid in sorted(_claims.load(), key=claim_sort_key):
         claim = _claims.get(cid)
@@ -99,7 +100,8 @@ def _field_note(f: catalog.Field) -> str:
     if f.also_read_as:
         parts.append(f"the same number is read as {f.also_read_as} in some vendor docs")
     for alt in f.alternatives:
-        parts.append(f"alternative: {alt.value:g} {alt.unit} ([{alt.source.tag}]({alt.source.url}))")
+        source = f"[{alt.source.tag}]({alt.source.url})"
+        parts.append(f"alternative: {alt.value:g} {alt.unit} ({source})")
     if f.note:
         parts.append(f.note)
     return _cell("; ".join(parts))

@@ -62,7 +62,8 @@ def execute_many(sources: list[Path], out_dir: Path | None, parameters: dict | N
     """Run several notebooks in parallel (one kernel each); print one line per chapter."""
     jobs = max(1, min(jobs, len(sources)))
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(execute_one, src, (out_dir or src.parent) / src.name, parameters): src
+        futures = {pool.submit(execute_one, src, (out_dir or src.parent) / src.name,
+                               parameters): src
                    for src in sources}
         try:
             _report(futures)
@@ -81,4 +82,5 @@ def _report(futures) -> None:
             secs = fut.result()
             print(f"  [{i}/{n}] ok      {src.name}  ({secs:.1f} s)", flush=True)
         except Exception as exc:  # one line per failed chapter, no traceback
-            print(f"  [{i}/{n}] FAILED  {src.name}: {_short_error(exc)}", file=sys.stderr, flush=True)
+            print(f"  [{i}/{n}] FAILED  {src.name}: {_short_error(exc)}", file=sys.stderr,
+                  flush=True)

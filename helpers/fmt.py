@@ -5,7 +5,8 @@ import math
 
 
 def num(x: float, sig: int = 3) -> str:
-    """``sig`` significant figures with thousands separators: 2363.1 -> '2,360'; 0.01234 -> '0.0123'."""
+    """``sig`` significant figures with thousands separators: 2363.1 -> '2,360';
+    0.01234 -> '0.0123'."""
     x = float(x)
     if x == 0 or not math.isfinite(x):
         return str(x)

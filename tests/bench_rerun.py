@@ -34,13 +34,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from helpers import catalog, results, sweep  # noqa: E402
-
+from helpers import catalog, paths, sweep  # noqa: E402
 
 CPU = {"s": 0.0}   # CPU seconds (user + sys) of the commands run, kernels included
 
@@ -82,7 +82,10 @@ def synthetic_accelerators(n: int, seed: int = 0) -> list[catalog.Entry]:
         fields = dict(e.fields)
         for name in ("bf16_dense_flops", "hbm_bandwidth", "hbm_capacity", "scale_up_domain"):
             f = fields[name]
-            factor = rng.uniform(0.5, 2.0) if name != "scale_up_domain" else rng.choice([1, 2, 4, 9])
+            if name == "scale_up_domain":
+                factor = rng.choice([1, 2, 4, 9])
+            else:
+                factor = rng.uniform(0.5, 2.0)
             fields[name] = dataclasses.replace(f, value=f.value * factor, si=f.si * factor)
         out.append(dataclasses.replace(e, key=f"synthetic_{i}", fields=fields))
     return out
@@ -107,8 +110,8 @@ def main() -> int:
     p.add_argument("--repeat", type=int, default=1, help="take the best of N runs of each")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
-    chapters = results.notebooks()
-    everything = chapters + sorted((ROOT / "appendices").glob("*.ipynb"))
+    chapters = paths.notebooks()
+    everything = paths.select_notebooks([], appendices=True)   # what `execute` runs
     figures: dict[str, float | int | str] = {"cpu_cores": os.cpu_count() or 1,
                                              "chapters": len(chapters),
                                              "notebooks": len(everything)}
@@ -117,14 +120,14 @@ def main() -> int:
         for i in range(args.repeat):
             run = Path(tmp) / str(i)
             for key, seconds in (
-                ("plain_chapters_s", lambda: plain_sequential(chapters)),
-                ("rerun_chapters_s", lambda: _timed([sys.executable, "-m", "helpers", "rerun",
-                                                     "--hardware", args.hardware,
-                                                     "--out", str(run / "rerun")])),
-                ("plain_all_s", lambda: plain_sequential(everything)),
-                ("execute_all_s", lambda: _timed([sys.executable, "-m", "helpers", "execute",
-                                                  *map(str, everything), "--out",
-                                                  str(run / "exec_all")])),
+                ("plain_chapters_s", partial(plain_sequential, chapters)),
+                ("rerun_chapters_s", partial(_timed, [sys.executable, "-m", "helpers", "rerun",
+                                                      "--hardware", args.hardware,
+                                                      "--out", str(run / "rerun")])),
+                ("plain_all_s", partial(plain_sequential, everything)),
+                ("execute_all_s", partial(_timed, [sys.executable, "-m", "helpers", "execute",
+                                                   *map(str, everything), "--out",
+                                                   str(run / "exec_all")])),
             ):
                 CPU["s"] = 0.0
                 wall = seconds()

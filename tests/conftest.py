@@ -4,8 +4,6 @@ from __future__ import annotations
 import functools
 import http.server
 import json
-import os
-import shutil
 import subprocess
 import sys
 import threading

@@ -9,11 +9,11 @@ import re
 import nbformat
 import pytest
 
+from conftest import ROOT
 from helpers import catalog, claims, results
 from helpers.appendices import catalog_markdown, ledger_markdown, ledger_rows
 from helpers.execute import clean
 from helpers.results import notebooks
-from conftest import ROOT
 
 APPENDICES = ROOT / "appendices"
 APPENDIX_NOTEBOOKS = sorted(APPENDICES.glob("*.ipynb"))
@@ -45,7 +45,8 @@ def test_ledger_has_a_row_with_a_verdict_for_every_claim_id():
 
 
 def test_ledger_is_current_with_the_chapters():
-    assert ledger_markdown(ledger_rows()) in _markdown_outputs(APPENDICES / "claims_ledger.ipynb"), \
+    shown = _markdown_outputs(APPENDICES / "claims_ledger.ipynb")
+    assert ledger_markdown(ledger_rows()) in shown, \
         "re-execute appendices/claims_ledger.ipynb after the chapters (python -m helpers execute)"
 
 

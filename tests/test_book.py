@@ -13,10 +13,14 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
 LOCAL = {"127.0.0.1", "localhost"}
+# resolves once MathJax has typeset the page (at once on a page without MathJax)
+MATHJAX_TYPESET = ("() => window.MathJax && window.MathJax.startup"
+                   " && window.MathJax.startup.promise")
 
 
 def _toc_files() -> list[str]:
     import yaml
+
     from conftest import ROOT
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     return [toc["root"]] + [c["file"] for part in toc["parts"] for c in part["chapters"]]
@@ -73,7 +77,7 @@ def test_no_page_overflows_a_phone_screen(built_book, book_server, browser):
         if 'http-equiv="Refresh"' in _html(built_book / rel):
             continue  # index.html only redirects to the intro
         page.goto(f"{book_server}/{rel}", wait_until="load")
-        page.evaluate("() => window.MathJax && window.MathJax.startup && window.MathJax.startup.promise")
+        page.evaluate(MATHJAX_TYPESET)
         width = page.evaluate("() => document.documentElement.scrollWidth")
         if width > 390:
             wide.append(f"{rel} ({width} px)")
@@ -89,7 +93,7 @@ def test_pages_render_offline(built_book, book_server, browser):
         page = ctx.new_page()
         outside, failed = [], []
 
-        def route(r):
+        def route(r, outside=outside):   # this page's list, not the loop's latest
             host = urlparse(r.request.url).hostname
             if r.request.url.startswith(("data:", "blob:")) or host in LOCAL:
                 r.continue_()
@@ -97,19 +101,21 @@ def test_pages_render_offline(built_book, book_server, browser):
                 outside.append(r.request.url)
                 r.abort()
         page.route("**/*", route)
-        page.on("requestfailed", lambda req: failed.append(req.url))
+        page.on("requestfailed", lambda req, failed=failed: failed.append(req.url))
         response = page.goto(f"{book_server}/{rel}", wait_until="load")
         assert response.ok, rel
         # pages that load MathJax: wait until it has started, then until it has typeset
         page.wait_for_function("""() => !document.querySelector('script[src*="mathjax"]') ||
             (window.MathJax && window.MathJax.startup && window.MathJax.startup.promise)""",
                                timeout=20000)
-        page.evaluate("() => window.MathJax && window.MathJax.startup && window.MathJax.startup.promise")
+        page.evaluate(MATHJAX_TYPESET)
         info = page.evaluate("""() => {
-            const visible = [...document.querySelectorAll('article p, article li, article td, article th')]
+            const visible = [...document.querySelectorAll(
+                    'article p, article li, article td, article th')]
                 .map(e => e.innerText).join('\\n');
             const imgs = [...document.querySelectorAll('article img')].map(i => ({
-                src: i.src, ok: i.complete && i.naturalWidth > 0, alt: i.getAttribute('alt') || ''}));
+                src: i.src, ok: i.complete && i.naturalWidth > 0,
+                alt: i.getAttribute('alt') || ''}));
             return {math: document.querySelectorAll('mjx-container').length, visible, imgs,
                     errors: document.querySelectorAll('mjx-merror').length,
                     links: [...document.querySelectorAll('a[href]')].map(a => a.href)};

@@ -170,7 +170,8 @@ entries:
 def test_model_active_cannot_exceed_total():
     data = yaml.safe_load(MODEL)
     data["entries"]["m"]["active_params"]["value"] = 9
-    with pytest.raises(CatalogError, match="entry 'm', field 'active_params': exceeds total_params"):
+    with pytest.raises(CatalogError,
+                       match="entry 'm', field 'active_params': exceeds total_params"):
         parse_catalog("models.yaml", "models", data)
 
 
@@ -178,6 +179,7 @@ def test_hardware_show_prints_an_entry_that_loads_back(tmp_path):
     """`python -m helpers hardware show NAME` is meant to be copied and edited: it must parse."""
     import subprocess
     import sys
+
     from conftest import ROOT
 
     proc = subprocess.run([sys.executable, "-m", "helpers", "hardware", "show", "b200"], cwd=ROOT,
@@ -186,13 +188,15 @@ def test_hardware_show_prints_an_entry_that_loads_back(tmp_path):
     hw.write_text(proc.stdout)
     (entry,) = parse_catalog(hw, "accelerators", catalog.read_yaml(hw)).values()
     original = catalog.lookup("accelerators", "b200")
-    assert {n: f.si for n, f in entry.fields.items()} == {n: f.si for n, f in original.fields.items()}
+    assert {n: f.si for n, f in entry.fields.items()} == \
+        {n: f.si for n, f in original.fields.items()}
 
 
 def test_duplicate_key_is_refused(tmp_path):
     hw = tmp_path / "hw.yaml"
     hw.write_text("entries:\n  chip:\n    name: a\n    name: b\n")
-    with pytest.raises(CatalogError, match=r"hw.yaml: not valid YAML at line 4: key 'name' appears twice"):
+    with pytest.raises(CatalogError,
+                       match=r"hw.yaml: not valid YAML at line 4: key 'name' appears twice"):
         catalog.read_yaml(hw)
 
 
@@ -208,7 +212,8 @@ def test_aliases_must_be_a_list_and_unique():
 
 
 def test_attention_kind_needs_its_shape_fields():
-    with pytest.raises(CatalogError, match="entry 'm', field 'head_dim': missing; attention 'gqa' needs"):
+    with pytest.raises(CatalogError,
+                       match="entry 'm', field 'head_dim': missing; attention 'gqa' needs"):
         parse_catalog("models.yaml", "models", yaml.safe_load(MODEL))
     ok = yaml.safe_load(MODEL)
     ok["entries"]["m"]["head_dim"] = {"value": 128, "unit": "count", "source": "s"}
@@ -221,7 +226,7 @@ def test_attention_kind_needs_its_shape_fields():
 
 def test_a_missing_field_names_file_and_entry():
     with pytest.raises(AttributeError, match="entry 'a100' has no field 'tdp_peak'"):
-        catalog.lookup("accelerators", "a100").tdp_peak
+        _ = catalog.lookup("accelerators", "a100").tdp_peak
 
 
 def test_price_sheets_are_dated():
@@ -270,10 +275,12 @@ def test_open_catalogs_load_every_file_and_take_dimensions_from_units():
 def test_open_catalog_errors_name_file_entry_and_field(edit, message):
     data = yaml.safe_load(OPEN)
     edit(data["entries"])
-    with pytest.raises(CatalogError, match="^fits.yaml: entry 'fit', " + message.replace("(", r"\(")):
+    expected = "^fits.yaml: entry 'fit', " + message.replace("(", r"\(")
+    with pytest.raises(CatalogError, match=expected):
         parse_catalog("fits.yaml", "fits", data)
 
 
 def test_unknown_catalog_kind_is_one_line():
-    with pytest.raises(CatalogError, match="unknown catalog 'acelerators'; did you mean accelerators"):
+    with pytest.raises(CatalogError,
+                       match="unknown catalog 'acelerators'; did you mean accelerators"):
         catalog.load("acelerators")

@@ -2,6 +2,9 @@
 
 The bands are the book's convention, stated once: within 15 % the claim *holds*; within a
 factor 1.5 it *holds with caveat* (the chapter says which); beyond that it is *off by N×*.
+A claim that is explicitly an order-of-magnitude remark ("about one thousandth", "about the
+same") is judged on the wider band it states for itself (``band=ORDER_OF_MAGNITUDE``): it
+*holds* within a factor 2 and *holds with caveat* within half an order of magnitude (√10 ≈ 3.16).
 A claim whose logic fails (not its number) is marked "does not follow" by the chapter itself.
 """
 from __future__ import annotations
@@ -11,27 +14,31 @@ import re
 
 HOLDS_WITHIN = 0.15
 CAVEAT_WITHIN = 0.5
+# (holds within, holds with caveat within), as fractions above a ratio of 1
+DEFAULT = (HOLDS_WITHIN, CAVEAT_WITHIN)
+ORDER_OF_MAGNITUDE = (1.0, math.sqrt(10) - 1)
 
 
-def ratio_verdict(claimed: float, derived: float) -> str:
+def ratio_verdict(claimed: float, derived: float, band: tuple[float, float] = DEFAULT) -> str:
     if claimed <= 0 or derived <= 0:
         raise ValueError("verdicts compare positive quantities")
+    holds, caveat = band
     r = derived / claimed
-    if abs(math.log(r)) <= math.log(1 + HOLDS_WITHIN):
+    if abs(math.log(r)) <= math.log(1 + holds):
         return "holds"
-    if abs(math.log(r)) <= math.log(1 + CAVEAT_WITHIN):
+    if abs(math.log(r)) <= math.log(1 + caveat):
         return "holds with caveat"
     factor = r if r > 1 else 1 / r
     direction = "high" if r < 1 else "low"  # the claim is too high when derived < claimed
-    return f"off by {factor_text(factor)}× (claim too {direction})"
+    return f"off by {factor_text(factor, caveat)}× (claim too {direction})"
 
 
-def factor_text(factor: float) -> str:
+def factor_text(factor: float, caveat: float = CAVEAT_WITHIN) -> str:
     """One decimal (2.2); two below 2 (1.53), and never a text that reads as inside the
     caveat band (1.503 is '1.503', not '1.50')."""
     for digits in ((1,) if factor >= 2 else (2, 3, 4)):
         text = f"{factor:.{digits}f}"
-        if float(text) > 1 + CAVEAT_WITHIN:
+        if float(text) > 1 + caveat:
             return text
     return text
 

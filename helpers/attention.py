@@ -219,47 +219,41 @@ def _report(key: str, name: str):
     return field("attention_reports", key, name)
 
 
-def precision_speedup(acc) -> float:
-    """FP8 over BF16 dense FLOP/s (1 where the part has no FP8 arithmetic)."""
-    return acc.fp8_dense_flops / acc.bf16_dense_flops if acc.has("fp8_dense_flops") else 1.0
-
-
-def dsa_indexer_crossover_time(acc) -> float:
-    """DeepSeek-V3.2: context where the FP8 indexer takes as long as the BF16 sparse attention."""
-    m = _ds32()
-    return _f.evaluate(indexer_crossover_time, {P: mla_pair_flops(m), k: m.index_topk,
-                                                P_I: indexer_pair_flops(m),
-                                                r_prec: precision_speedup(acc)})
-
+F_8 = sp.Symbol(r"F_\mathrm{FP8}", positive=True)   # dense FP8 peak (BF16 peak without FP8)
+# FP8 over BF16 dense FLOP/s: 1 on a part with no FP8 arithmetic (it reads F there)
+fp8_speedup = F_8 / _f.F
+# the FA2 share against the FP8 peak, and DeepSeek-V3.2's FP8-indexer time crossover (r = F_8/F)
+fa2_peak_fp8 = fa2_peak.subs(_f.F, F_8)
+dsa_crossover_time_fp8 = indexer_crossover_time.subs(r_prec, fp8_speedup)
 
 _BF16 = {_f.F: hw("bf16_dense_flops")}
+_FP8 = {F_8: hw("fp8_dense_flops", "bf16_dense_flops")}   # no FP8 units: the BF16 rate
 _FA2 = {C_dense: _report("subq_table1_1m", "dense_flops"),
         t_dense: _report("subq_latency_1m", "fa2_time")}
-_NO_FP8 = ("a part with no FP8 arithmetic (no catalog value) runs the FP8 path at its BF16 rate, "
-           "r = 1: a test of which fields the part has, which no closed form of them expresses")
-
-FA2_PEAK = Headline(
-    "fa2_peak_fraction", "fraction",
-    "the SubQ table's dense FLOPs at 1M in the FA2 time, as a share of dense BF16 peak",
-    fa2_peak, {**_FA2, **_BF16}, claims=("SQ-3",), fmt="pct")
+_DS32_DSA = {P: derived(lambda: mla_pair_flops(_ds32()),
+                        "DeepSeek-V3.2 absorbed-MLA FLOPs per attended pair, one layer"),
+             k: field("models", "deepseek_v3_2", "index_topk"),
+             P_I: derived(lambda: indexer_pair_flops(_ds32()),
+                          "DeepSeek-V3.2 indexer FLOPs per scored pair (dot products)")}
 
 HEADLINES = [
-    FA2_PEAK,
+    Headline("fa2_peak_fraction", "fraction",
+             "the SubQ table's dense FLOPs at 1M in the FA2 time, as a share of dense BF16 peak",
+             fa2_peak, {**_FA2, **_BF16}, claims=("SQ-3",), fmt="pct3"),
     Headline("ssa_peak_fraction", "fraction",
              "the SubQ table's SSA FLOPs at 1M in the SSA time, as a share of dense BF16 peak",
              ssa_peak, {C_ssa: _report("subq_table1_1m", "ssa_flops"),
                         t_sparse: _report("subq_latency_1m", "ssa_time"), **_BF16},
-             claims=("SQ-3",), fmt="pct"),
+             claims=("SQ-3",), fmt="pct3"),
     Headline("fa2_peak_fraction_fp8", "fraction",
              "the SubQ table's dense FLOPs at 1M in the FA2 time, as a share of dense FP8 peak "
              "(BF16 peak where the part has no FP8)",
-             fn=lambda acc: FA2_PEAK.value(acc) / precision_speedup(acc), why=_NO_FP8,
-             claims=("SQ-3",), fmt="pct"),
+             fa2_peak_fp8, {**_FA2, **_FP8}, claims=("SQ-3",), fmt="pct3"),
     Headline("fa2_peak_fraction_forward_only", "fraction",
              "the same share of dense BF16 peak if the FA2 time were for the forward pass only "
              "(the table / FlashAttention's fwd+bwd factor)",
              fa2_peak / r_fb, {**_FA2, **_BF16, r_fb: _report("fa_convention", "fwd_bwd_over_fwd")},
-             claims=("SQ-3",), fmt="pct"),
+             claims=("SQ-3",), fmt="pct3"),
     Headline("fa2_max_width_forward", "count",
              "widest h*d whose causal forward pass at 1M fits in the FA2 time at 100 % of BF16 "
              "peak",
@@ -269,10 +263,10 @@ HEADLINES = [
              claims=("SQ-3",), fmt="integer"),
     Headline("dsa_indexer_crossover_tokens_time_fp8", "tokens",
              "DeepSeek-V3.2: context where the FP8 indexer's time equals the BF16 sparse "
-             "attention's", fn=dsa_indexer_crossover_time, why=_NO_FP8, claims=("SQ-5",),
-             fmt="integer"),
+             "attention's", dsa_crossover_time_fp8, {**_DS32_DSA, **_BF16, **_FP8},
+             claims=("SQ-5",), fmt="integer"),
     Headline("dsa_fp8_speedup", "ratio", "FP8 / BF16 dense FLOP/s (1 without FP8 arithmetic)",
-             fn=precision_speedup, why=_NO_FP8, claims=("SQ-5",), fmt="times2"),
+             fp8_speedup, {**_BF16, **_FP8}, claims=("SQ-5",), fmt="times2"),
     Headline("kv_read_over_compute_at_plateau", "ratio",
              "DeepSeek-V3.2 BF16 MLA cache read time / weight arithmetic time per generated "
              "token at the 200K plateau", kv_read_over_compute,

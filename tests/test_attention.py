@@ -251,10 +251,16 @@ def _scaled(acc, **factors):
 
 
 def test_every_headline_evaluates_for_every_catalogued_part():
+    """Every headline is a closed form (the FP8 ones read the BF16 rate on a part without FP8),
+    and the FP8 share is the BF16 share over the FP8 speed-up on every part."""
+    assert all(registry.get(name).closed_form for name in HEADLINES)
     for acc in catalog.accelerators().values():
         for name in HEADLINES:
             value = registry.get(name).value(acc)
             assert math.isfinite(value) and value > 0, (acc.key, name)
+        value = {name: registry.get(name).value(acc) for name in HEADLINES}
+        assert value["fa2_peak_fraction_fp8"] == pytest.approx(
+            value["fa2_peak_fraction"] / value["dsa_fp8_speedup"], rel=1e-12), acc.key
 
 
 def test_a_part_without_fp8_runs_the_fp8_path_at_its_bf16_rate():
@@ -271,8 +277,9 @@ def test_a_part_without_fp8_runs_the_fp8_path_at_its_bf16_rate():
 
 
 def test_headlines_follow_the_hardware_fields_they_name():
-    """Twice the BF16 rate halves every peak share and the FP8 crossover (r = FP8 / BF16 halves)
-    and doubles the widest layer and the cache-read ratio; twice the bandwidth halves that ratio;
+    """Twice the BF16 rate halves every BF16 peak share and the FP8 crossover (r = FP8 / BF16
+    halves) and doubles the widest layer and the cache-read ratio; twice the FP8 rate halves the
+    FP8 share and doubles r and the crossover; twice the bandwidth halves the cache-read ratio;
     twice the HBM halves the score matrix's share of it. The closed forms read no other field."""
     h100 = catalog.lookup("accelerators", "h100")
     base = {name: registry.get(name).value(h100) for name in HEADLINES}
@@ -285,6 +292,13 @@ def test_headlines_follow_the_hardware_fields_they_name():
         assert ratio(fast, name) == pytest.approx(0.5, rel=1e-12), name
     assert ratio(fast, "fa2_max_width_forward") == pytest.approx(2, rel=1e-12)
     assert ratio(fast, "dsa_indexer_crossover_tokens_time_fp8") == pytest.approx(0.5, rel=1e-12)
+    assert ratio(fast, "dsa_fp8_speedup") == pytest.approx(0.5, rel=1e-12)
+    assert ratio(fast, "fa2_peak_fraction_fp8") == pytest.approx(1, rel=1e-12)
+    fast_fp8 = _scaled(h100, fp8_dense_flops=2)
+    assert ratio(fast_fp8, "fa2_peak_fraction_fp8") == pytest.approx(0.5, rel=1e-12)
+    for name in ("dsa_fp8_speedup", "dsa_indexer_crossover_tokens_time_fp8"):
+        assert ratio(fast_fp8, name) == pytest.approx(2, rel=1e-12), name
+    assert ratio(fast_fp8, "fa2_peak_fraction") == pytest.approx(1, rel=1e-12)
     assert ratio(fast, "kv_read_over_compute_at_plateau") == pytest.approx(2, rel=1e-12)
     assert ratio(_scaled(h100, hbm_bandwidth=2), "kv_read_over_compute_at_plateau") == \
         pytest.approx(0.5, rel=1e-12)
@@ -292,8 +306,8 @@ def test_headlines_follow_the_hardware_fields_they_name():
         pytest.approx(0.5, rel=1e-12)
     for name, h in registry.headlines().items():
         if h.module == "attention" and h.closed_form:
-            assert set(h.hardware_fields) <= {"bf16_dense_flops", "hbm_bandwidth",
-                                              "hbm_capacity"}, name
+            assert set(h.hardware_fields) <= {"bf16_dense_flops", "fp8_dense_flops",
+                                              "hbm_bandwidth", "hbm_capacity"}, name
 
 
 # --- results recomputed from the catalogs ----------------------------------------------------

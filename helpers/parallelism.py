@@ -17,7 +17,7 @@ import math
 import sympy as sp
 
 from . import catalog, formulas as f
-from .registry import Headline, const, field, hw
+from .registry import Headline, const, derived, field, hw
 
 FP8_BYTES, BF16_BYTES = 1, 2         # bytes per stored value
 
@@ -205,15 +205,17 @@ def _model(key: str):
     return catalog.models()[key]
 
 
-def _deepseek_a2a_ratio(over: str):
-    return lambda acc: a2a_hiding(_model("deepseek_v3"), acc, over)["ratio"]
-
-
 _FP8_WEIGHTS = {b_w: const(FP8_BYTES, "bytes per FP8 weight")}
 _DOMAIN = {D: hw("scale_up_domain"), H: hw("hbm_capacity")}
-_A2A_WHY = ("reads the part's FP8 rate, or its BF16 rate where it has no FP8 units (FP8 data on "
-            "BF16 units): a choice between catalog fields, not a formula; the formula is "
-            "a2a_over_expert")
+# DeepSeek-V3's all-to-all against its expert arithmetic, as a2a_hiding: FP8 dispatch, BF16
+# combine, FP8 arithmetic (at the BF16 rate on a part without FP8 units, as fp8_flops)
+_DEEPSEEK_A2A = {k_e: field("models", "deepseek_v3", "active_experts"),
+                 d: field("models", "deepseek_v3", "hidden_size"),
+                 b_d: const(FP8_BYTES, "bytes per FP8 activation (dispatch)"),
+                 b_c: const(BF16_BYTES, "bytes per BF16 activation (combine)"),
+                 P_e: derived(lambda: expert_size(_model("deepseek_v3")),
+                              "DeepSeek-V3 parameters per routed expert (expert_size)"),
+                 F: hw("fp8_dense_flops", "bf16_dense_flops")}
 
 
 def _weights(model_key: str) -> dict:
@@ -243,9 +245,11 @@ HEADLINES = [
     Headline("deepseek_v3_a2a_over_expert_time_scale_up", "ratio",
              "DeepSeek-V3 all-to-all time / expert arithmetic time, expert-parallel over one "
              "scale-up domain (FP8 dispatch, BF16 combine, FP8 arithmetic)",
-             fn=_deepseek_a2a_ratio("scale_up"), why=_A2A_WHY, claims=("RP-20",)),
+             a2a_over_expert,
+             {**_DEEPSEEK_A2A, W_link: hw("scale_up_bandwidth"), G: hw("scale_up_domain")},
+             claims=("RP-20",)),
     Headline("deepseek_v3_a2a_over_expert_time_scale_out", "ratio",
              "DeepSeek-V3 all-to-all time / expert arithmetic time, expert-parallel across "
-             "scale-up domains over the NIC", fn=_deepseek_a2a_ratio("scale_out"),
-             why=_A2A_WHY, claims=("RP-20",)),
+             "scale-up domains over the NIC", _ACROSS_DOMAINS[a2a_over_expert],
+             {**_DEEPSEEK_A2A, W_link: hw("scale_out_bandwidth")}, claims=("RP-20",)),
 ]

@@ -20,8 +20,10 @@ PROTECTED = ("chapters", "appendices", "helpers", "tests")
 
 
 def notebooks(directory: Path | str | None = None) -> list[Path]:
-    """The notebooks in ``directory`` (default: the chapters), in file-name order."""
-    return sorted(Path(directory or CHAPTERS).glob("*.ipynb"))
+    """The notebooks in ``directory`` (default: the chapters), in file-name order; hidden ones
+    (``.NAME.running.ipynb``, a notebook ``execute`` is writing) are not notebooks yet."""
+    return sorted(p for p in Path(directory or CHAPTERS).glob("*.ipynb")
+                  if not p.name.startswith("."))
 
 
 def select_notebooks(names: list[str] | None, *, appendices: bool = False) -> list[Path]:

@@ -17,7 +17,9 @@ equal to the one here:
   uses its bandwidth and its capacity evenly when ``T`` equals the drain time ``C / W_tier``.
 
 The conventions of :mod:`helpers.formulas` hold: 2 FLOPs per active parameter, dense FLOP/s,
-bytes per second, ``B`` counts sequences.
+bytes per second, ``B`` counts sequences. The chapter's headlines (every hardware-dependent
+result, the lecture's KV size and the input step's attention FLOPs) are the
+:class:`~helpers.registry.Headline` entries of ``HEADLINES`` at the end.
 """
 from __future__ import annotations
 
@@ -25,7 +27,8 @@ import math
 
 import sympy as sp
 
-from . import formulas as f
+from . import catalog, fmt, formulas as f, registry
+from .registry import Headline, claimed, const, derived, field, hw
 
 # --- symbols -------------------------------------------------------------------------------
 L_step = sp.Symbol(r"L_\mathrm{step}", positive=True)   # context at which a price steps up
@@ -41,9 +44,15 @@ C = sp.Symbol("C", positive=True)                       # tier capacity, bytes
 W_tier = sp.Symbol(r"W_\mathrm{tier}", positive=True)   # tier read bandwidth, bytes/s
 p_store = sp.Symbol(r"p_\mathrm{store}", positive=True) # storage price, USD per token per second
 p_in = sp.Symbol(r"p_\mathrm{in}", positive=True)       # input (cache miss) price, USD per token
+p_out = sp.Symbol(r"p_\mathrm{out}", positive=True)     # output price, USD per token
 p_hit = sp.Symbol(r"p_\mathrm{hit}", positive=True)     # cache-read (hit) price, USD per token
 p_write = sp.Symbol(r"p_\mathrm{write}", positive=True) # cache-write price, USD per token
+p_short = sp.Symbol(r"p_{\le}", positive=True)          # a price line up to the step
+p_long = sp.Symbol(r"p_{>}", positive=True)             # the same line past the step
 T = sp.Symbol("T", positive=True)                       # cache time-to-live, s
+b_grow = sp.Symbol(r"b_\mathrm{grow}", positive=True)   # cache bytes read per token of context
+b_fixed = sp.Symbol(r"b_\mathrm{fixed}", positive=True) # cache bytes read whatever the context
+L_thr = sp.Symbol(r"L_\mathrm{thr}", positive=True)     # window / top-k: below it all is read
 
 SYMBOL_MEANING = {
     L_step: "context length at which a price steps up (tokens)",
@@ -60,9 +69,8 @@ SYMBOL_MEANING = {
 t_compute_token = f.t_compute / f.B                     # 2 N_act / F
 t_weights_token = f.t_weights / f.B                     # N_tot b_w / (B W): shared by the batch
 t_kv_token = f.t_kv / f.B                               # L b_kv / W: every sequence its own
-# overlapped (the roofline, a lower bound) and serialised (an upper bound) per-token cost
+# overlapped (the roofline, a lower bound on the cost)
 decode_cost_token = sp.Max(t_compute_token, t_weights_token + t_kv_token)
-decode_cost_token_serial = t_compute_token + t_weights_token + t_kv_token
 
 # context at which the KV fetch of one token takes as long as its arithmetic
 (kv_crossover_context,) = sp.solve(sp.Eq(t_kv_token, t_compute_token), f.L)
@@ -74,22 +82,28 @@ decode_cost_token_serial = t_compute_token + t_weights_token + t_kv_token
 # it counts *elements* of cache (bytes only at one byte per element)
 kv_elements_lecture = f.N_act / (r * L_step)
 
+# Three readings of a price step of size rho, each a value of kappa:
+# * onset: the step sits where KV fetch starts to cost as much as arithmetic (the lecture);
+#   its size is not used.
+# * serial, tiers priced at their lower edge: cost = arithmetic + KV; the long tier's price is
+#   the cost at L_step, the short tier's the cost at zero context: 1 + kappa = rho.
+# * overlapped, same edges: cost = max(arithmetic, KV); below the step the price pays for
+#   arithmetic, above it for the KV fetch at L_step: kappa = rho.
+KAPPA_READINGS = {"onset (lecture)": sp.Integer(1),
+                  "serial cost, tiers priced at their lower edge": rho - 1,
+                  "overlapped cost, tiers priced at their lower edge": rho}
+kv_bytes_at_onset = kv_bytes_from_step.subs(kappa, 1)
+# the smallest and largest reading of a step from p_short to p_long
+_step_size = {rho: p_long / p_short}
+kv_bytes_from_step_low = kv_bytes_from_step.subs(kappa, sp.Min(*KAPPA_READINGS.values()))
+kv_bytes_from_step_high = kv_bytes_from_step.subs(kappa, sp.Max(*KAPPA_READINGS.values()))
+
 
 def kappa_readings(price_ratio: float) -> dict[str, float]:
-    """KV-fetch / arithmetic time at the step, under three readings of a price step of size rho.
-
-    * onset: the step sits where KV fetch starts to cost as much as arithmetic (the lecture);
-      its size is not used.
-    * serial, tiers priced at their lower edge: cost = arithmetic + KV; the long tier's price is
-      the cost at ``L_step``, the short tier's the cost at zero context: 1 + kappa = rho.
-    * overlapped, same edges: cost = max(arithmetic, KV); below the step the price pays for
-      arithmetic, above it for the KV fetch at ``L_step``: kappa = rho.
-    """
+    """KV-fetch / arithmetic time at the step under each of :data:`KAPPA_READINGS`."""
     if price_ratio <= 1:
         raise ValueError(f"a price step must raise the price, got ratio {price_ratio}")
-    return {"onset (lecture)": 1.0,
-            "serial cost, tiers priced at their lower edge": price_ratio - 1.0,
-            "overlapped cost, tiers priced at their lower edge": price_ratio}
+    return {k: f.evaluate(v, {rho: price_ratio}) for k, v in KAPPA_READINGS.items()}
 
 
 # --- the input (prefill) step reads attention FLOPs, not KV bytes ---------------------------
@@ -102,11 +116,20 @@ prefill_cost_token = (2 * f.N_act + f.a_kv * f.L / 2) / f.F
 # prefill is compute-bound at peak: 2 N_act / F per token; decode is memory-bound below B*
 output_input_cost_ratio = (t_weights_token + t_kv_token) / t_compute_token
 (implied_decode_batch,) = sp.solve(sp.Eq(output_input_cost_ratio, rho), f.B)
+# once L/L_x reaches rho the KV reads alone cost more than the ratio allows: no batch does
+implied_decode_batch_or_none = sp.Piecewise((sp.oo, rho <= f.L / kv_crossover_context),
+                                            (implied_decode_batch, True))
 
 
 # --- KV-cache size per token, per layer and whole model ------------------------------------
 # cross-layer sharing (stated symbolically): groups of g adjacent layers share one K and V
 kv_bytes_shared = (n_L / g) * 2 * n_kv * d_h * beta
+
+
+def indexer_format() -> tuple[float, float]:
+    """DeepSeek-V3.2's indexer key format: bytes per key element, bytes of scale per key."""
+    e = catalog.load("memory_tiers")["deepseek_v32_indexer_cache"]
+    return e.key_bytes_per_element, e.scale_bytes_per_key
 
 
 def kv_layer_elements(model) -> float:
@@ -140,7 +163,8 @@ def kv_read_terms(model, bytes_per_element: float, key_bytes: float = 1.0,
     layer = kv_layer_elements(model) * bytes_per_element
     n = model.n_layers
     if model.has("index_topk"):
-        return n * kv_index_bytes_per_layer(model, key_bytes, scale_bytes), n * layer * model.index_topk
+        index = kv_index_bytes_per_layer(model, key_bytes, scale_bytes)
+        return n * index, n * layer * model.index_topk
     if model.has("n_sliding_layers"):
         n_slide = model.n_sliding_layers
         return (n - n_slide) * layer, n_slide * layer * model.sliding_window
@@ -149,7 +173,8 @@ def kv_read_terms(model, bytes_per_element: float, key_bytes: float = 1.0,
 
 def kv_stored_bytes_per_token(model, bytes_per_element: float, key_bytes: float = 1.0,
                               scale_bytes: float = 0.0, context: float = math.inf) -> float:
-    """Bytes the cache *holds* per token of a ``context``-token sequence (what a cache tier stores).
+    """Bytes the cache *holds* per token of a ``context``-token sequence (what a cache tier
+    stores).
 
     Dense and DSA models keep every token in every layer (DSA adds its indexer key); sliding
     layers keep only their window, so their share per token falls as 1/context.
@@ -190,18 +215,24 @@ def kv_read_bytes(model, context, bytes_per_element: float, key_bytes: float = 1
     return out if out.ndim else float(out)
 
 
-def crossover_context(model, accelerator, bytes_per_element: float = 2.0, flops=None,
+# the crossover on the piecewise read: the bytes the arithmetic time lets the memory deliver,
+# 2 N_act W / F, met below the threshold (L (b_grow + b_fixed / L_thr)) or above it
+# (b_grow L + b_fixed); for a dense cache (b_fixed = L_thr = 0) it is 2 N_act W / (F b_grow)
+_read_budget = 2 * f.N_act * f.W / f.F
+kv_read_crossover = sp.Piecewise(
+    (_read_budget * L_thr / (b_grow * L_thr + b_fixed), b_grow * L_thr + b_fixed >= _read_budget),
+    ((_read_budget - b_fixed) / b_grow, True))
+
+
+def crossover_context(model, accelerator, bytes_per_element: float = 2.0,
                       key_bytes: float = 1.0, scale_bytes: float = 0.0) -> float:
     """Context at which the cache bytes one token reads take as long as its weight arithmetic
-    (``2 N_act`` FLOPs at dense BF16 unless ``flops`` is given): solves
-    ``kv_read_bytes(L) = 2 N_act W / F`` on whichever piece of the read the answer falls on."""
-    F = accelerator.bf16_dense_flops if flops is None else flops
+    (``2 N_act`` FLOPs at dense BF16): :data:`kv_read_crossover` for this model and chip."""
     grow, fixed = kv_read_terms(model, bytes_per_element, key_bytes, scale_bytes)
-    thr = kv_read_threshold(model)
-    budget = 2 * model.active_params * accelerator.hbm_bandwidth / F
-    if thr and grow * thr + fixed >= budget:       # crosses before the window / top-k binds
-        return budget / (grow + fixed / thr)
-    return (budget - fixed) / grow
+    return f.evaluate(kv_read_crossover, {
+        f.N_act: model.active_params, f.W: accelerator.hbm_bandwidth,
+        f.F: accelerator.bf16_dense_flops, b_grow: grow, b_fixed: fixed,
+        L_thr: kv_read_threshold(model)})
 
 
 # --- cache pricing as a memory hierarchy ---------------------------------------------------
@@ -221,34 +252,134 @@ def drain_seconds(capacity_bytes: float, bandwidth_bytes_per_s: float) -> float:
     return f.evaluate(drain_time, {C: capacity_bytes, W_tier: bandwidth_bytes_per_s})
 
 
-# --- the catalog-wide sweep ----------------------------------------------------------------
-def _llama3_70b_crossover(acc) -> float:
-    from . import catalog
-    return crossover_context(catalog.models()["llama3_70b"], acc, 2.0)
+# --- the headlines -------------------------------------------------------------------------
+BF16_BYTES = 2
+GEMINI = "gemini_2_5_pro_2026_03"            # the price sheet whose 200k step the chapter reads
+DEEPSEEK_API = "deepseek_v3_2_api"           # DeepSeek's own output / input ratio
+EX_CONTEXT_SHORT, EX_CONTEXT_LONG = 2048, 32768   # the output/input exercise's two contexts
+
+_CHIP = {f.F: hw("bf16_dense_flops"), f.W: hw("hbm_bandwidth")}
+_STEP = {f.N_act: claimed("RP-15", "active_params"),
+         L_step: field("prices", GEMINI, "long_context_threshold")}
+_OUTPUT_STEP = {p_short: field("prices", GEMINI, "output"),
+                p_long: field("prices", GEMINI, "output_long")}
+_INPUT_STEP = {p_short: field("prices", GEMINI, "input"),
+               p_long: field("prices", GEMINI, "input_long")}
+_LECTURE = {f.N_act: claimed("RP-15", "active_params"), r: claimed("RP-15", "hardware_ratio"),
+            L_step: claimed("RP-15", "step_context")}
 
 
-def _kv_bytes_price_step(acc) -> float:
-    """KV bytes per token (BF16) for which the lecture's 100B-active model's KV fetch equals its
-    arithmetic at Gemini's 200k price step, on this accelerator (kappa = 1)."""
-    from . import catalog, claims
-    rp15 = claims.get("RP-15")
-    step = catalog.prices()["gemini_2_5_pro_2026_03"].long_context_threshold
-    return f.evaluate(kv_bytes_from_step, {kappa: 1, f.N_act: rp15.value("active_params"),
-                                           f.W: acc.hbm_bandwidth, f.F: acc.bf16_dense_flops,
-                                           L_step: step})
+def _kv_read(key: str, label: str) -> dict:
+    """A catalogued model's BF16 cache read as ``b_grow L + b_fixed`` past ``L_thr``."""
+    def term(i: int):
+        return lambda: kv_read_terms(catalog.models()[key], BF16_BYTES, *indexer_format())[i]
+    return {f.N_act: field("models", key, "active_params"),
+            b_grow: derived(term(0), f"{label}: BF16 cache bytes read per context token "
+                                     "(pricing.kv_read_terms)"),
+            b_fixed: derived(term(1), f"{label}: BF16 cache bytes read whatever the context "
+                                      "(pricing.kv_read_terms)"),
+            L_thr: derived(lambda: kv_read_threshold(catalog.models()[key]),
+                           f"{label}: window or top-k (pricing.kv_read_threshold)")}
 
 
-def _drain_hbm(acc) -> float:
-    return drain_seconds(acc.hbm_capacity, acc.hbm_bandwidth)
+def _crossover(key: str, label: str) -> Headline:
+    return Headline(f"kv_crossover_context_{key}", "tokens",
+                    f"context at which {label}'s BF16 KV read per token equals its BF16 "
+                    "arithmetic per token", kv_read_crossover, {**_CHIP, **_kv_read(key, label)},
+                    fmt="integer")
 
 
-SWEEP = {
-    "kv_crossover_context_llama3_70b": (
-        "tokens", "context at which Llama 3 70B's BF16 KV read per token equals its BF16 "
-        "arithmetic per token", _llama3_70b_crossover),
-    "kv_bytes_per_token_price_step": (
-        "bytes/token", "BF16 KV bytes per token at which a 100B-active model's KV fetch equals "
-        "its arithmetic at the 200k price step (kappa = 1)", _kv_bytes_price_step),
-    "drain_seconds_hbm": (
-        "s", "HBM capacity / HBM bandwidth", _drain_hbm),
-}
+_DEEPSEEK = {f.N_tot: field("models", "deepseek_v3", "total_params"),
+             f.N_act: field("models", "deepseek_v3", "active_params"),
+             f.b_w: const(BF16_BYTES, "bytes per BF16 weight"),
+             f.b_kv: derived(lambda: f.kv_bytes_per_token(catalog.models()["deepseek_v3"],
+                                                          BF16_BYTES),
+                             "DeepSeek-V3 BF16 MLA cache bytes/token "
+                             "(formulas.kv_bytes_per_token)")}
+
+# a price ratio as the headline reads it: (its expression, where its symbols come from)
+_DEEPSEEK_RATIO = (p_out / p_in, {p_out: field("prices", DEEPSEEK_API, "output"),
+                                  p_in: field("prices", DEEPSEEK_API, "input")})
+_CLAIMED_RATIO = (rho, {rho: claimed("RP-17", "output_input_ratio")})
+
+
+def _batch(name: str, description: str, context: int, ratio: tuple) -> Headline:
+    ratio_expr, ratio_inputs = ratio
+    return Headline(name, "sequences", description + " (inf: no batch covers the KV reads)",
+                    implied_decode_batch_or_none.subs(rho, ratio_expr),
+                    {**_CHIP, **_DEEPSEEK, **ratio_inputs,
+                     f.L: const(context, f"a {context:,}-token context")},
+                    claims=("RP-17",), fmt="integer")
+
+
+HEADLINES = [
+    # the lecture's numbers and the input step: no accelerator in them
+    Headline("kv_bytes_per_token_lecture", "bytes/token",
+             "the lecture's derivation: N_act / (ratio x L_step) with 100B active, ratio 300, "
+             "200k (elements per token; bytes at one byte per element)", kv_elements_lecture,
+             _LECTURE, claims=("RP-15",), fmt="integer"),
+    Headline("attention_flops_per_context_token_input_step", "FLOP/token",
+             "attention FLOPs per token of context implied by Gemini's input step (100B active)",
+             attention_flops_from_input_step.subs(_step_size), {**_STEP, **_INPUT_STEP},
+             claims=("RP-15",)),
+    Headline("kv_bytes_per_token_price_step", "bytes/token",
+             "BF16 KV bytes per token at which a 100B-active model's KV fetch equals its "
+             "arithmetic at the 200k price step (kappa = 1)", kv_bytes_at_onset,
+             {**_CHIP, **_STEP}, claims=("RP-15",), fmt="integer"),
+    Headline("kv_bytes_per_token_price_step_fp8", "bytes/token",
+             "FP8 KV bytes per token at which a 100B-active model's KV fetch equals its FP8 "
+             "arithmetic at the 200k price step (kappa = 1)", kv_bytes_at_onset,
+             {f.F: hw("fp8_dense_flops"), f.W: hw("hbm_bandwidth"), **_STEP},
+             claims=("RP-15",), fmt="integer"),
+    Headline("kv_bytes_per_token_output_step_low", "bytes/token",
+             "smallest BF16 KV bytes/token among the readings of Gemini's output step",
+             kv_bytes_from_step_low.subs(_step_size), {**_CHIP, **_STEP, **_OUTPUT_STEP},
+             claims=("RP-15",), fmt="integer"),
+    Headline("kv_bytes_per_token_output_step_high", "bytes/token",
+             "largest BF16 KV bytes/token among the readings of Gemini's output step",
+             kv_bytes_from_step_high.subs(_step_size), {**_CHIP, **_STEP, **_OUTPUT_STEP},
+             claims=("RP-15",), fmt="integer"),
+    _crossover("llama3_70b", "Llama 3 70B"),
+    _crossover("deepseek_v3", "DeepSeek-V3"),
+    _crossover("deepseek_v3_2", "DeepSeek-V3.2-Exp"),
+    _crossover("gpt_oss_120b", "gpt-oss-120b"),
+    Headline("deepseek_api_implied_batch", "sequences",
+             "DeepSeek-V3 decode batch implied by DeepSeek's own output/input ratio at short "
+             "context", implied_decode_batch.subs({f.L: 0, rho: _DEEPSEEK_RATIO[0]}),
+             {**_CHIP, **{k: v for k, v in _DEEPSEEK.items() if k != f.b_kv},
+              **_DEEPSEEK_RATIO[1]},
+             claims=("RP-17",), fmt="integer"),
+    _batch("ex_ds_batch_2k_deepseek_ratio", "exercise: DeepSeek-V3 decode batch implied by "
+           "DeepSeek's output/input ratio at 2,048 tokens", EX_CONTEXT_SHORT, _DEEPSEEK_RATIO),
+    _batch("ex_ds_batch_2k_five", "exercise: DeepSeek-V3 decode batch implied by the claimed "
+           "output/input ratio at 2,048 tokens", EX_CONTEXT_SHORT, _CLAIMED_RATIO),
+    _batch("ex_ds_batch_32k_five", "exercise: DeepSeek-V3 decode batch implied by the claimed "
+           "output/input ratio at 32,768 tokens", EX_CONTEXT_LONG, _CLAIMED_RATIO),
+    Headline("drain_seconds_hbm", "s", "HBM capacity / HBM bandwidth", drain_time,
+             {C: hw("hbm_capacity"), W_tier: hw("hbm_bandwidth")}, claims=("RP-18",)),
+]
+
+
+# --- texts -------------------------------------------------------------------------------
+def duration(seconds: float) -> str:
+    """A time in the largest unit it fills: 0.0239 -> '23.9 ms', 1182 -> '19.7 min'."""
+    for unit, size in (("h", 3600), ("min", 60), ("s", 1), ("ms", 1e-3)):
+        if seconds >= size:
+            return f"{fmt.num(seconds / size)} {unit}"
+    return f"{fmt.num(seconds * 1e3)} ms"
+
+
+def headline_as(ch, name: str, *parts: str, fmt) -> float:
+    """``ch.headline`` with a text no :data:`registry.FORMATS` entry makes (``fmt``, a function
+    of the value, as ``ch.publish`` takes): a stopgap for ``drain_seconds_hbm`` (a
+    :func:`duration`) and the exercise's batches ("1,210 sequences") until FORMATS has them."""
+    h = registry.get(name)
+    for key in ("run", *parts):
+        value = ch.value(name, key)
+        glued = name if key == "run" else f"{key}_{name}"
+        if math.isinf(value):          # unbounded: the chapter says so in words
+            ch.values[glued] = value
+            continue
+        ch.publish(glued, value, h.unit, h.description, fmt=fmt, part=ch.part(key).key,
+                   headline=name)
+    return ch.value(name)

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from helpers import catalog, claims, formulas as f, pricing as p
-from helpers.results import read_claims, read_results
-from helpers.verdicts import VERDICT, ratio_verdict
 from conftest import ROOT
+from helpers import catalog, claims, formulas as f, pricing as p, registry
+from helpers.results import read_claims, read_results
+from helpers.verdicts import ratio_verdict
 
 CHAPTER = "04_kv_from_prices"
 REQUIRED = ["kv_bytes_per_token_lecture", "kv_bytes_per_token_llama3_70b_bf16",
@@ -27,11 +27,11 @@ REQUIRED = ["kv_bytes_per_token_lecture", "kv_bytes_per_token_llama3_70b_bf16",
 # KV-cache bytes per token, whole model, BF16, worked out by hand from each model's config:
 # (as helpers.formulas counts it: every layer at full context; as the cache actually holds it)
 HAND_KV_BF16 = {
-    "deepseek_v3": (61 * (512 + 64) * 2, 61 * (512 + 64) * 2),               # MLA latent + RoPE key
-    "deepseek_v3_2": (61 * 576 * 2, 61 * (576 * 2 + 128 * 1 + 4)),           # + FP8 indexer key, fp32 scale
+    "deepseek_v3": (61 * (512 + 64) * 2, 61 * (512 + 64) * 2),     # MLA latent + RoPE key
+    "deepseek_v3_2": (61 * 576 * 2, 61 * (576 * 2 + 128 * 1 + 4)), # + FP8 indexer key, FP32 scale
     "kimi_k2": (61 * 576 * 2, 61 * 576 * 2),
     "qwen3_235b_a22b": (94 * 2 * 4 * 128 * 2, 94 * 2 * 4 * 128 * 2),
-    "gpt_oss_120b": (36 * 2 * 8 * 64 * 2, 18 * 2 * 8 * 64 * 2),              # only 18 full layers grow
+    "gpt_oss_120b": (36 * 2 * 8 * 64 * 2, 18 * 2 * 8 * 64 * 2),    # only 18 full layers grow
     "llama3_8b": (32 * 2 * 8 * 128 * 2, 32 * 2 * 8 * 128 * 2),
     "llama3_70b": (80 * 2 * 8 * 128 * 2, 80 * 2 * 8 * 128 * 2),
     "llama3_405b": (126 * 2 * 8 * 128 * 2, 126 * 2 * 8 * 128 * 2),
@@ -43,6 +43,7 @@ HAND_KV_BF16 = {
 @pytest.fixture(scope="module")
 def idx():
     e = catalog.load("memory_tiers")["deepseek_v32_indexer_cache"]
+    assert p.indexer_format() == (e.key_bytes_per_element, e.scale_bytes_per_key)
     return e.key_bytes_per_element, e.scale_bytes_per_key
 
 
@@ -72,8 +73,9 @@ def test_kv_bytes_per_token_matches_hand_computation(key, idx):
 def test_sliding_window_layers_hold_only_their_window():
     m = catalog.models()["gpt_oss_120b"]
     per_layer = 2 * 8 * 64 * 2
-    assert p.kv_stored_bytes_per_token(m, 2, context=1024) == 18 * per_layer + 18 * per_layer * 128 / 1024
-    assert p.kv_stored_bytes_per_token(m, 2, context=64) == 36 * per_layer   # window not yet full
+    assert p.kv_stored_bytes_per_token(m, 2, context=1024) == \
+        18 * per_layer + 18 * per_layer * 128 / 1024
+    assert p.kv_stored_bytes_per_token(m, 2, context=64) == 36 * per_layer  # window not yet full
 
 
 def test_shared_kv_reduces_to_plain_gqa_and_to_one_layer():
@@ -81,7 +83,8 @@ def test_shared_kv_reduces_to_plain_gqa_and_to_one_layer():
         m = catalog.models()[key]
         subs = {p.n_L: m.n_layers, p.n_kv: m.n_kv_heads, p.d_h: m.head_dim, p.beta: 2}
         assert float(p.kv_bytes_shared.subs({**subs, p.g: 1})) == f.kv_bytes_per_token(m, 2)
-        assert float(p.kv_bytes_shared.subs({**subs, p.g: m.n_layers})) == 2 * m.n_kv_heads * m.head_dim * 2
+        one_cache = float(p.kv_bytes_shared.subs({**subs, p.g: m.n_layers}))
+        assert one_cache == 2 * m.n_kv_heads * m.head_dim * 2
 
 
 # --- (b) committed values against independent recomputation ---------------------------------
@@ -93,9 +96,9 @@ def test_chapter_4_results_match_the_catalogs(results, idx):
     llama, ds = models["llama3_70b"], models["deepseek_v3"]
     kv_llama = 80 * 2 * 8 * 128 * 2
 
-    def step_bytes(a, kap=1.0):
+    def step_bytes(a, kap=1.0, flops=None):
         return kap * 2 * rp15.value("active_params") * a.hbm_bandwidth / (
-            a.bf16_dense_flops * gemini.long_context_threshold)
+            (flops or a.bf16_dense_flops) * gemini.long_context_threshold)
 
     expected = {
         "kv_bytes_per_token_lecture": 100e9 / (300 * 200_000),
@@ -110,11 +113,13 @@ def test_chapter_4_results_match_the_catalogs(results, idx):
         "drain_seconds_hbm": h100.hbm_capacity / h100.hbm_bandwidth,
         "h100_drain_seconds_hbm": h100.hbm_capacity / h100.hbm_bandwidth,
         "tpu7x_drain_seconds_hbm": tpu.hbm_capacity / tpu.hbm_bandwidth,
-        "drain_seconds_dram": tiers["host_dram_dgx"].capacity / tiers["host_dram_dgx"].read_bandwidth,
-        "drain_seconds_flash": tiers["flash_pm1743"].capacity / tiers["flash_pm1743"].read_bandwidth,
-        "drain_seconds_disk": tiers["disk_exos_x24"].capacity / tiers["disk_exos_x24"].read_bandwidth,
+        **{f"drain_seconds_{k}": tiers[t].capacity / tiers[t].read_bandwidth
+           for k, t in (("dram", "host_dram_dgx"), ("flash", "flash_pm1743"),
+                        ("disk", "disk_exos_x24"))},
         "h100_kv_bytes_per_token_price_step": step_bytes(h100),
         "tpu7x_kv_bytes_per_token_price_step": step_bytes(tpu),
+        "h100_kv_bytes_per_token_price_step_fp8": step_bytes(h100, flops=h100.fp8_dense_flops),
+        "tpu7x_kv_bytes_per_token_price_step_fp8": step_bytes(tpu, flops=tpu.fp8_dense_flops),
         "tpu7x_kv_bytes_per_token_output_step_low": step_bytes(tpu, 0.5),
         "tpu7x_kv_bytes_per_token_output_step_high": step_bytes(tpu, 1.5),
         "kv_bytes_per_token_deepseek_v3_2_bf16": 61 * (576 * 2 + 128 + 4),
@@ -137,20 +142,63 @@ def test_chapter_4_results_match_the_catalogs(results, idx):
         assert results[name]["chapter"] == CHAPTER
 
 
-def test_published_sweep_quantities_agree_with_the_sweep(results):
-    h100 = catalog.accelerators()["h100"]
-    for name, (unit, _, fn) in p.SWEEP.items():
-        assert results[name]["value"] == pytest.approx(fn(h100), rel=1e-12), name
-        assert results[name]["unit"] == unit
-        if ("h100_" + name) in results:
-            assert results["h100_" + name]["value"] == pytest.approx(fn(h100), rel=1e-12)
+# --- the headlines against brute force and hand arithmetic, on every catalogued part --------
+@pytest.mark.parametrize("key", ["llama3_70b", "deepseek_v3", "deepseek_v3_2", "gpt_oss_120b"])
+def test_crossover_headline_is_the_root_of_the_piecewise_read(key, idx):
+    """Bisect kv_read_bytes(L) = 2 N_act W / F: the closed form picks the right piece."""
+    m = catalog.models()[key]
+    h = registry.get(f"kv_crossover_context_{key}")
+    for a in catalog.accelerators().values():
+        budget = 2 * m.active_params * a.hbm_bandwidth / a.bf16_dense_flops
+        lo, hi = 0.0, 1e9
+        for _ in range(100):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if p.kv_read_bytes(m, mid, 2, *idx) < budget else (lo, mid)
+        assert h.value(a) == pytest.approx(lo, rel=1e-9), a.key
 
 
-def test_sweep_evaluates_for_every_catalogued_accelerator():
-    for key, a in catalog.accelerators().items():
-        for name, (_, _, fn) in p.SWEEP.items():
-            v = fn(a)
-            assert math.isfinite(v) and v > 0, (key, name)
+def test_output_step_headlines_are_the_extreme_readings_of_the_step():
+    gemini = catalog.prices()[p.GEMINI]
+    kappas = p.kappa_readings(gemini.output_long / gemini.output).values()
+    onset, low, high = (registry.get(f"kv_bytes_per_token_{n}")
+                        for n in ("price_step", "output_step_low", "output_step_high"))
+    for a in catalog.accelerators().values():
+        assert low.value(a) == pytest.approx(min(kappas) * onset.value(a), rel=1e-12), a.key
+        assert high.value(a) == pytest.approx(max(kappas) * onset.value(a), rel=1e-12), a.key
+    # the closed Min / Max of the readings, for steps below, at and above a doubling
+    for ratio in (1.2, 1.5, 2.0, 3.7):
+        readings = p.kappa_readings(ratio).values()
+        for expr, pick in ((p.kv_bytes_from_step_low, min), (p.kv_bytes_from_step_high, max)):
+            assert f.evaluate(expr / p.kv_bytes_at_onset, {p.rho: ratio}) == pick(readings)
+
+
+def test_implied_batch_headlines_by_hand():
+    """B = B*/(rho - L/L_x) with chapter 1's B* and DeepSeek-V3's crossover; unbounded once
+    L/L_x reaches rho (the KV reads alone cost more than the ratio allows)."""
+    ds, api = catalog.models()["deepseek_v3"], catalog.prices()[p.DEEPSEEK_API]
+    five = claims.get("RP-17").value("output_input_ratio")
+    for a in catalog.accelerators().values():
+        b_star = a.bf16_dense_flops / a.hbm_bandwidth * ds.total_params / ds.active_params
+        l_x = 2 * ds.active_params * a.hbm_bandwidth / (a.bf16_dense_flops * 61 * 576 * 2)
+        assert registry.get("optimal_batch_deepseek_v3_by_params").value(a) == \
+            pytest.approx(b_star, rel=1e-12)
+        assert registry.get("deepseek_api_implied_batch").value(a) == \
+            pytest.approx(b_star * api.input / api.output, rel=1e-12)
+        for name, ratio, ctx in (("ex_ds_batch_2k_deepseek_ratio", api.output / api.input, 2048),
+                                 ("ex_ds_batch_2k_five", five, 2048),
+                                 ("ex_ds_batch_32k_five", five, 32768)):
+            room = ratio - ctx / l_x
+            expected = b_star / room if room > 0 else math.inf
+            assert registry.get(name).value(a) == pytest.approx(expected, rel=1e-12), (name, a.key)
+
+
+def test_headlines_are_positive_for_every_part_with_the_fields_they_read():
+    for h in p.HEADLINES:
+        for a in catalog.accelerators().values():
+            if not all(a.has(name) for name in h.hardware_fields):    # no FP8 figure, say
+                continue
+            v = h.value(a)
+            assert v > 0 and (math.isfinite(v) or h.name == "ex_ds_batch_32k_five"), (h.name, a)
 
 
 # --- (c) properties of the formulas --------------------------------------------------------
@@ -208,6 +256,8 @@ def test_read_bytes_are_continuous_and_the_crossover_solves_them(idx):
 
 
 def test_cache_tier_formulas():
+    assert [p.duration(s) for s in (0.0239, 3.55, 1182, 84240)] == \
+        ["23.9 ms", "3.55 s", "19.7 min", "23.4 h"]
     assert p.drain_seconds(80e9, 3.35e12) == pytest.approx(80e9 / 3.35e12)
     assert p.usd_per_gb_hour(1e-6 / 3600, 1e9) == pytest.approx(1e-6)     # $1/Mtok/h at 1 GB/token
     assert sp.simplify(p.implied_storage_price * p.T + p.p_in - p.p_write) == 0
@@ -215,21 +265,23 @@ def test_cache_tier_formulas():
 
 
 def test_memory_tier_catalog_errors_name_file_entry_and_field():
-    bad = {"sources": {"s": {"url": "https://x", "title": "t", "date": "2026-01", "tag": "primary"}},
-           "entries": {"ssd": {"name": "An SSD", "capacity": {"value": 15.36, "unit": "TBB", "source": "s"}}}}
-    with pytest.raises(catalog.CatalogError, match=r"memory_tiers.yaml: entry 'ssd', field 'capacity'"):
+    bad = {"sources": {"s": {"url": "https://x", "title": "t", "date": "2026-01",
+                             "tag": "primary"}},
+           "entries": {"ssd": {"name": "An SSD",
+                               "capacity": {"value": 15.36, "unit": "TBB", "source": "s"}}}}
+    with pytest.raises(catalog.CatalogError,
+                       match=r"memory_tiers.yaml: entry 'ssd', field 'capacity'"):
         catalog.parse_catalog("memory_tiers.yaml", "memory_tiers", bad)
 
 
 # --- (d) claims ----------------------------------------------------------------------------
-def test_claims_rp15_to_rp18_have_verdicts_in_the_book_s_form():
+def test_claims_rp15_to_rp18_have_verdicts_with_their_inputs():
     ledger = read_claims()
     tiers = catalog.load("memory_tiers")
     disk = tiers["disk_exos_x24"].capacity / tiers["disk_exos_x24"].read_bandwidth
     for cid in ("RP-15", "RP-16", "RP-17", "RP-18"):
         c = ledger[cid]
         assert c["chapter"] == CHAPTER
-        assert VERDICT.match(c["verdict"]), c["verdict"]
         assert c["claimed"] and c["derived"]
         if c["verdict"] != "holds":
             assert c["caveat"], cid
@@ -246,7 +298,8 @@ def test_rp15_caveat_states_which_reading_gives_which_label():
     for key in ("tpu7x", "h100"):
         a = accs[key]
         for prec, flops in (("fp8", a.fp8_dense_flops), ("bf16", a.bf16_dense_flops)):
-            b = 2 * rp15.value("active_params") * a.hbm_bandwidth / (flops * gemini.long_context_threshold)
+            b = 2 * rp15.value("active_params") * a.hbm_bandwidth / (
+                flops * gemini.long_context_threshold)
             labels[key, prec] = "holds" if lo <= b <= hi else ratio_verdict(hi if b > hi else lo, b)
             assert f"{round(b):,} B → {labels[key, prec]}" in c["caveat"], (key, prec)
     # the kept label rests on the FP8 reading, and the BF16 reading's own label is shown
@@ -254,13 +307,21 @@ def test_rp15_caveat_states_which_reading_gives_which_label():
     assert labels["tpu7x", "bf16"].startswith("off by")
 
 
-def test_displays_show_a_run_accelerator_that_is_a_named_part_once():
+def _table(first_line_has: str) -> str:
+    """The chapter's one displayed Markdown table whose header contains ``first_line_has``."""
     nb = json.loads((ROOT / "chapters" / f"{CHAPTER}.ipynb").read_text())
-    out = {c["id"]: "".join("".join(o["data"].get("text/markdown", [])) for o in c.get("outputs", [])
-                            if "data" in o) for c in nb["cells"] if c["cell_type"] == "code"}
-    assert out["ch04-18"].splitlines()[0].lower().count("h100 (bytes)") == 1
-    assert sum(line.startswith("| HBM | NVIDIA H100") for line in out["ch04-43"].splitlines()) == 1
-    assert "n/a" not in out["ch04-13"]          # parts without an FP8 speed-up are shown alike
+    tables = ["".join(o["data"]["text/markdown"]) for c in nb["cells"] if c["cell_type"] == "code"
+              for o in c.get("outputs", []) if "text/markdown" in o.get("data", {})]
+    found = [t for t in tables if first_line_has in t.splitlines()[0]]
+    assert len(found) == 1, first_line_has
+    return found[0]
+
+
+def test_displays_show_a_run_accelerator_that_is_a_named_part_once():
+    assert _table("| price line | reading | κ |").splitlines()[0].count("H100 (bytes)") == 1
+    drains = _table("| tier | device |").splitlines()
+    assert sum(line.startswith("| HBM | NVIDIA H100") for line in drains) == 1
+    assert "n/a" not in _table("FP8 math (bytes)")   # parts without an FP8 speed-up alike
 
 
 # --- a re-run on a TPU changes exactly the run's hardware-dependent results ------------------
@@ -277,11 +338,13 @@ def v6e_run(tmp_path_factory):
 def test_tpu_rerun_moves_run_results_and_keeps_named_ones(v6e_run):
     committed = {k: v for k, v in read_results().items() if v["chapter"] == CHAPTER}
     v6e, h100 = catalog.accelerators()["tpu_v6e"], catalog.accelerators()["h100"]
-    scale = (v6e.hbm_bandwidth / v6e.bf16_dense_flops) / (h100.hbm_bandwidth / h100.bf16_dense_flops)
+    scale = (v6e.hbm_bandwidth / v6e.bf16_dense_flops) / (
+        h100.hbm_bandwidth / h100.bf16_dense_flops)
     for name in ("kv_bytes_per_token_price_step", "kv_crossover_context_llama3_70b"):
         assert v6e_run[name]["value"] == pytest.approx(committed[name]["value"] * scale, rel=1e-12)
         assert v6e_run[name]["accelerator"] == "tpu_v6e"
-    assert v6e_run["drain_seconds_hbm"]["value"] == pytest.approx(v6e.hbm_capacity / v6e.hbm_bandwidth)
+    assert v6e_run["drain_seconds_hbm"]["value"] == \
+        pytest.approx(v6e.hbm_capacity / v6e.hbm_bandwidth)
     for name, r in committed.items():
         if name.split("_")[0] in catalog.accelerators() or r["accelerator"] is None:
             assert v6e_run[name]["value"] == r["value"], name

@@ -152,7 +152,8 @@ def _same_mfu(size: str) -> Headline:
         hours_same_mfu / 3600,                                    # accelerator-hours
         {G_hours: field("training_runs", run, "gpu_hours"),
          F_peak: field("accelerators", "h100", "bf16_dense_flops"),
-         F_run: hw("bf16_dense_flops")})
+         F_run: hw("bf16_dense_flops")},
+        fmt="millions")                                           # glued as "30.8M"
 
 
 HEADLINES = [_same_mfu(size) for size in _LLAMA]

@@ -97,6 +97,7 @@ def test_gpu_hours_at_the_same_mfu_keep_hours_times_peak_fixed(size):
     catalogued accelerator: the published hours on the H100, fewer on a faster part."""
     headline = registry.get(f"llama3_{size}_gpu_hours_same_mfu")
     assert headline.closed_form and headline.hardware_fields == ("bf16_dense_flops",)
+    assert headline.fmt == "millions"          # glued as "30.8M", as the chapter always did
     h100 = catalog.lookup("accelerators", "h100")
     hours = catalog.load("training_runs")[f"llama3_{size}"].gpu_hours / 3600
     assert headline.value(h100) == pytest.approx(hours, rel=1e-12)

@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from . import formulas as f, units as U
-from .registry import Headline, claimed, const, field, hw
+from . import catalog, formulas as f, units as U
+from .registry import Headline, claimed, const, derived, field, hw, hw_other
 
 # --- symbols -------------------------------------------------------------------------------
 B, W = f.B, f.W
@@ -86,6 +86,10 @@ fast_batch_ratio = p * r                                   # B_n / B_f
 fast_kv_share = p * (r - 1) / (p * r - 1)                  # x = B_n m / (M + B_n m)
 fast_min_kv_share = 1 - 1 / r                              # below this, B_f -> 0 is not fast enough
 fast_price_from_share = x / (1 - r * (1 - x))              # p for a given x and r
+# the context L at which a normal batch spends the share x of its step on KV reads (weights
+# M = N_tot b_w, KV per sequence m = L b_kv)
+(context_for_kv_share,) = sp.solve(
+    sp.Eq(x, (B_n * m / (M + B_n * m)).subs({M: f.N_tot * f.b_w, m: f.L * f.b_kv})), f.L)
 
 
 def simulate_train_latency(rng: np.random.Generator, step: float, rate: float,
@@ -129,30 +133,38 @@ full_hbm_fill_rate = arrival_rate_to_fill.subs(T, drain_time)
 requests_in_system_when_full = sp.simplify(requests_in_system.subs(lam, arrival_rate_to_fill))
 
 
-def other_reading_capacity(acc) -> float:
-    """HBM bytes re-read in the unit some vendor docs give the same printed number (GB <-> GiB);
-    as catalogued when the field has no other reading."""
-    cap = acc.fields["hbm_capacity"]
-    other = U.other_reading(cap)
-    return cap.si if other is None else other
+def _opus_4_8_fast_price_ratio() -> float:
+    """Claude Opus 4.8 fast mode's output price / Claude Opus 4.6's standard output price."""
+    prices = catalog.prices()
+    return prices["claude_opus_4_8_fast"].output / prices["claude_opus_4_6"].output
 
 
-def _drain_ms_other_reading(acc) -> float:
-    return f.evaluate(drain_ms, {C: other_reading_capacity(acc), W: acc.hbm_bandwidth})
+def _deepseek_v3_kv_bytes_per_token() -> float:
+    """DeepSeek-V3's MLA cache bytes per token of context, all layers, BF16."""
+    return f.kv_bytes_per_token(catalog.models()["deepseek_v3"], bytes_per_element=2)
 
 
 _HBM = {C: hw("hbm_capacity"), W: hw("hbm_bandwidth")}
 _BATCH = {B: claimed("RP-10", "batch")}
 _EXERCISE = {n_out: const(EXERCISE_RESPONSE_TOKENS, "the exercise's response length, tokens")}
+# fast mode: the claim's price and speed ratios (Opus 4.6's sheet), and Opus 4.8's 2x sheet at
+# the same "up to 2.5x" speed-up
+_FAST = {p: claimed("RP-11", "price_ratio"), r: claimed("RP-11", "speed_ratio")}
+_FAST_2X = {p: derived(_opus_4_8_fast_price_ratio,
+                       "Claude Opus 4.8 fast / Claude Opus 4.6 output price"),
+            r: field("usage", "anthropic_fast_mode_opus_4_6", "speedup")}
+_DEEPSEEK_V3 = {f.N_tot: field("models", "deepseek_v3", "total_params"),
+                f.b_w: const(1, "bytes per FP8 weight"),
+                f.b_kv: derived(_deepseek_v3_kv_bytes_per_token,
+                                "DeepSeek-V3 MLA cache bytes per token, BF16"),
+                B_n: claimed("RP-10", "batch")}
 
 HEADLINES = [
     Headline("drain_ms", "ms", "HBM capacity (as catalogued) / HBM bandwidth", drain_ms, _HBM,
              claims=("RP-7",)),
     Headline("drain_ms_other_reading", "ms",
              "HBM capacity re-read in its other unit (GB <-> GiB) / HBM bandwidth",
-             fn=_drain_ms_other_reading,
-             why="the capacity is the catalogued number re-read in another unit "
-                 "(units.other_reading of the field's also_read_as), not a catalog number",
+             drain_ms, {C: hw_other("hbm_capacity"), W: hw("hbm_bandwidth")},
              claims=("RP-7",)),
     Headline("max_tokens_per_s_per_sequence", "tokens/s",
              "per-sequence speed limit with the whole HBM read each step",
@@ -179,4 +191,29 @@ HEADLINES = [
     Headline("ex_ch2_little_waiting", "requests",
              "exercise: requests waiting for a departure (any step interval)",
              requests_in_system_when_full - B, {**_BATCH, **_EXERCISE}),
+    # fast mode (RP-11): price sheets and claims only, the same on every accelerator
+    Headline("fast_mode_batch_ratio", "ratio",
+             "normal-mode batch / fast-mode batch for 6x price and 2.5x speed (memory-bound step)",
+             fast_batch_ratio, _FAST, claims=("RP-11",), fmt="integer"),
+    Headline("fast_mode_kv_share", "fraction",
+             "share of a normal-mode step spent reading KV cache, for 6x price and 2.5x speed",
+             fast_kv_share, _FAST, claims=("RP-11",), fmt="pct"),
+    Headline("fast_mode_min_kv_share", "fraction",
+             "smallest KV share of a normal step for which a smaller batch can be 2.5x faster",
+             fast_min_kv_share, {r: _FAST[r]}, claims=("RP-11",), fmt="pct"),
+    Headline("fast_mode_2x_batch_ratio", "ratio",
+             "normal / fast batch for Opus 4.8 fast mode (2x price, 2.5x speed)",
+             fast_batch_ratio, _FAST_2X, claims=("RP-11",), fmt="integer"),
+    Headline("fast_mode_2x_kv_share", "fraction",
+             "KV share of a normal step implied by 2x price for 2.5x speed",
+             fast_kv_share, _FAST_2X, claims=("RP-11",), fmt="pct"),
+    Headline("fast_mode_deepseek_v3_context", "tokens",
+             "context at which DeepSeek-V3 (FP8 weights, BF16 MLA cache) at 2,000 sequences "
+             "spends the fast-mode KV share of a step on KV reads",
+             context_for_kv_share.subs(x, fast_kv_share), {**_FAST, **_DEEPSEEK_V3},
+             claims=("RP-11",), fmt="integer"),
+    Headline("ex_ch2_price_at_90", "ratio",
+             "exercise: price ratio for 2.5x speed when KV is 90 % of a step",
+             fast_price_from_share,
+             {x: const(0.9, "the exercise's KV share of a normal step"), r: _FAST[r]}),
 ]

@@ -17,7 +17,7 @@ import pytest
 import sympy as sp
 
 from conftest import ROOT
-from helpers import catalog, claims, registry, serving as sv, units as U
+from helpers import catalog, claims, formulas as f, registry, serving as sv, units as U
 from helpers.results import read_claims, read_results
 
 CHAPTER = "02_twenty_ms_train"
@@ -72,6 +72,56 @@ def test_headlines_equal_brute_force_arithmetic(acc):
         got = value(name, acc.key)
         assert math.isfinite(got) and got > 0, name
         assert got == pytest.approx(v, rel=1e-12), (name, acc.key)
+
+
+def test_every_chapter_2_headline_is_a_closed_form():
+    """No headline here needs a Python re-run: the other reading of a capacity is an input
+    (hw_other), and the fast-mode numbers read no accelerator at all."""
+    assert all(h.closed_form for h in sv.HEADLINES)
+    assert registry.get("drain_ms_other_reading").hardware_fields == ("hbm_bandwidth",
+                                                                     "hbm_capacity")
+
+
+def test_fast_mode_headlines_read_the_sheets_alone(results):
+    """The fast-mode results come from price sheets and claims only: recorded for no part, the
+    registry's headline of the same name, and equal to the arithmetic by hand."""
+    prices, usage = catalog.prices(), catalog.load("usage")
+    rp11 = claims.get("RP-11")
+    p, r = rp11.value("price_ratio"), rp11.value("speed_ratio")                # 6, 2.5
+    p2 = prices["claude_opus_4_8_fast"].output / prices["claude_opus_4_6"].output   # 2
+    r2 = usage["anthropic_fast_mode_opus_4_6"].speedup
+    share = p * (r - 1) / (p * r - 1)
+    deepseek = catalog.models()["deepseek_v3"]
+    kv_bytes = deepseek.total_params * 1 * share / (1 - share)      # FP8 weights, x = KV share
+    per_sequence = kv_bytes / claims.get("RP-10").value("batch")
+    expected = {
+        "fast_mode_batch_ratio": p * r,
+        "fast_mode_kv_share": share,
+        "fast_mode_min_kv_share": 1 - 1 / r,
+        "fast_mode_2x_batch_ratio": p2 * r2,
+        "fast_mode_2x_kv_share": p2 * (r2 - 1) / (p2 * r2 - 1),
+        "fast_mode_deepseek_v3_context":
+            per_sequence / f.kv_bytes_per_token(deepseek, bytes_per_element=2),
+        "ex_ch2_price_at_90": 0.9 / (1 - r * (1 - 0.9)),
+    }
+    assert p2 == pytest.approx(2, rel=1e-12) and r2 == r
+    for name, v in expected.items():
+        assert not registry.get(name).hardware_fields, name
+        assert results[name]["value"] == pytest.approx(v, rel=1e-12), name
+        assert results[name]["accelerator"] is None, name
+        assert results[name]["headline"] == name, name
+
+
+def test_twins_with_their_own_names_are_headline_values(results):
+    """The H100's replica rate and the B200 exercise answers are the registry's headlines for
+    those parts, published by the headline under the names the prose uses."""
+    for name, headline, part in (
+            ("replica_tokens_per_s_h100", "replica_tokens_per_s", "h100"),
+            ("ex_ch2_b200_replica_tokens_per_s", "replica_tokens_per_s", "b200"),
+            ("ex_ch2_b200_worst_ms", "worst_case_latency_ms", "b200")):
+        assert results[name]["headline"] == headline, name
+        assert results[name]["accelerator"] == part, name
+        assert results[name]["value"] == pytest.approx(value(headline, part), rel=1e-12), name
 
 
 def test_results_match_catalogs_and_formulas(results):
@@ -189,6 +239,7 @@ def test_rerun_with_b200_scales_hardware_results_by_the_drain_time(results, b200
     # results that name an accelerator, and hardware-free ones, do not move
     for name in ("h100_drain_ms", "b200_drain_ms", "rubin_drain_ms", "replica_tokens_per_s_h100",
                  "worst_case_latency_intervals", "mean_latency_intervals",
-                 "fast_mode_batch_ratio", "fast_mode_kv_share", "sim_mean_latency_intervals",
-                 "ex_ch2_little_in_system", "catalog_drain_ms_median"):
+                 "fast_mode_batch_ratio", "fast_mode_kv_share", "fast_mode_deepseek_v3_context",
+                 "ex_ch2_price_at_90", "sim_mean_latency_intervals", "ex_ch2_little_in_system",
+                 "ex_ch2_b200_worst_ms", "catalog_drain_ms_median"):
         assert b200_run[name]["value"] == results[name]["value"], name

@@ -35,6 +35,14 @@ def pct(x: float, sig: int = 2) -> str:
     return f"{num(100 * x, sig)} %"
 
 
+def duration(seconds: float) -> str:
+    """A time in the largest unit it fills: 0.0239 -> '23.9 ms', 1182 -> '19.7 min'."""
+    for unit, size in (("h", 3600), ("min", 60), ("s", 1), ("ms", 1e-3)):
+        if seconds >= size:
+            return f"{num(seconds / size)} {unit}"
+    return f"{num(seconds * 1e3)} ms"
+
+
 def md_table(headers: list[str], rows: list[list], align: str | None = None) -> str:
     """A Markdown (MyST) table; ``align`` is one of l/r/c per column."""
     align = align or "l" + "r" * (len(headers) - 1)

@@ -133,6 +133,8 @@ FORMATS: dict[str, Callable[[float], str]] = {
     "pct3": lambda x: fmt.pct(x, 3),
     "num2": lambda x: fmt.num(x, 2), "num4": lambda x: fmt.num(x, 4),
     "e1": lambda x: f"{x:.1e}",                     # a vanishing count: 3.6e-72
+    "duration": fmt.duration,                       # 0.0239 s -> '23.9 ms'
+    "sequences": lambda x: f"{fmt.integer(x)} sequences",
     "g": lambda x: f"{x:g}",                        # a short exact number: 1.5, 64, 0.25
     "reciprocal": lambda x: f"1/{fmt.integer(1 / x)}",   # a small share as "1/3,862"
     "times": lambda x: f"{x:.1f}×", "times2": lambda x: f"{x:.2f}×",

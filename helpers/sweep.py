@@ -1,23 +1,18 @@
 """The catalog-wide sweep: every chapter's hardware-dependent headline, for every accelerator.
 
-A formula module in ``helpers/`` may define ``SWEEP = {name: (unit, description, fn)}`` where
-``fn(acc: catalog.Entry) -> float`` evaluates one headline for any accelerator from the
-catalogs and lambdified SymPy, without executing a notebook. ``name`` is the result name the
-chapter publishes for its run accelerator (a name that names no accelerator), so the sweep's
-value for the default accelerator equals the committed chapter's, and its value for another
-accelerator equals what ``python -m helpers rerun --hardware <it>`` would publish.
+The quantities are the registry's (:mod:`helpers.registry`: each topic module's ``HEADLINES``)
+that depend on the accelerator. A headline's name is the result name its chapter publishes for
+the run's accelerator, so the sweep's value for the default accelerator equals the committed
+chapter's, and its value for another accelerator equals what ``python -m helpers rerun
+--hardware <it>`` would publish; it is computed without executing a notebook.
 """
 from __future__ import annotations
 
-import importlib
 import math
-import pkgutil
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 from . import catalog
-
-SKIP_MODULES = {"__main__"}
 
 
 @dataclass(frozen=True)
@@ -30,32 +25,11 @@ class Quantity:
 
 
 def quantities() -> dict[str, Quantity]:
-    """Every hardware-dependent headline of the registry (``HEADLINES`` in the topic modules),
-    plus any module's legacy ``SWEEP`` entries, in module then definition order."""
-    import helpers
+    """Every hardware-dependent headline of the registry, in module then definition order."""
     from . import registry
 
-    found: dict[str, Quantity] = {n: Quantity(n, h.unit, h.description, h.value, h.module)
-                                  for n, h in registry.hardware_dependent().items()}
-    for info in sorted(pkgutil.iter_modules(helpers.__path__), key=lambda i: i.name):
-        if info.name in SKIP_MODULES or info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"helpers.{info.name}")
-        sweep = getattr(module, "SWEEP", None)
-        if sweep is None:
-            continue
-        if not isinstance(sweep, dict):
-            raise TypeError(f"helpers/{info.name}.py: SWEEP must be a dict")
-        for name, spec in sweep.items():
-            where = f"helpers/{info.name}.py: SWEEP['{name}']"
-            if not (isinstance(spec, tuple) and len(spec) == 3 and callable(spec[2])):
-                raise TypeError(f"{where} must be (unit, description, fn)")
-            if name.split("_")[0] in catalog.accelerators():
-                raise ValueError(f"{where}: a swept name must not name an accelerator")
-            if name in found:
-                raise ValueError(f"{where}: also defined in helpers/{found[name].module}.py")
-            found[name] = Quantity(name, spec[0], spec[1], spec[2], info.name)
-    return found
+    return {n: Quantity(n, h.unit, h.description, h.value, h.module)
+            for n, h in registry.hardware_dependent().items()}
 
 
 def evaluate(accelerators: Iterable[catalog.Entry] | None = None,

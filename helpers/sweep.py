@@ -47,7 +47,7 @@ def evaluate(accelerators: Iterable[catalog.Entry] | None = None,
             except (catalog.CatalogError, AttributeError):   # a field it lacks (no FP4, no FP8)
                 row[name] = None
             except Exception as e:   # a formula bug: say which one, for which chip
-                raise RuntimeError(f"helpers/{q.module}.py: SWEEP['{name}'] failed for "
+                raise RuntimeError(f"helpers/{q.module}.py: headline '{name}' failed for "
                                    f"'{acc.key}': {type(e).__name__}: {e}") from e
         table[acc.key] = row
     return table

@@ -27,7 +27,7 @@ import math
 
 import sympy as sp
 
-from . import catalog, fmt, formulas as f, registry
+from . import catalog, formulas as f
 from .registry import Headline, claimed, const, derived, field, hw
 
 # --- symbols -------------------------------------------------------------------------------
@@ -309,7 +309,7 @@ def _batch(name: str, description: str, context: int, ratio: tuple) -> Headline:
                     implied_decode_batch_or_none.subs(rho, ratio_expr),
                     {**_CHIP, **_DEEPSEEK, **ratio_inputs,
                      f.L: const(context, f"a {context:,}-token context")},
-                    claims=("RP-17",), fmt="integer")
+                    claims=("RP-17",), fmt="sequences")
 
 
 HEADLINES = [
@@ -356,30 +356,7 @@ HEADLINES = [
     _batch("ex_ds_batch_32k_five", "exercise: DeepSeek-V3 decode batch implied by the claimed "
            "output/input ratio at 32,768 tokens", EX_CONTEXT_LONG, _CLAIMED_RATIO),
     Headline("drain_seconds_hbm", "s", "HBM capacity / HBM bandwidth", drain_time,
-             {C: hw("hbm_capacity"), W_tier: hw("hbm_bandwidth")}, claims=("RP-18",)),
+             {C: hw("hbm_capacity"), W_tier: hw("hbm_bandwidth")}, claims=("RP-18",),
+             fmt="duration"),
 ]
 
-
-# --- texts -------------------------------------------------------------------------------
-def duration(seconds: float) -> str:
-    """A time in the largest unit it fills: 0.0239 -> '23.9 ms', 1182 -> '19.7 min'."""
-    for unit, size in (("h", 3600), ("min", 60), ("s", 1), ("ms", 1e-3)):
-        if seconds >= size:
-            return f"{fmt.num(seconds / size)} {unit}"
-    return f"{fmt.num(seconds * 1e3)} ms"
-
-
-def headline_as(ch, name: str, *parts: str, fmt) -> float:
-    """``ch.headline`` with a text no :data:`registry.FORMATS` entry makes (``fmt``, a function
-    of the value, as ``ch.publish`` takes): a stopgap for ``drain_seconds_hbm`` (a
-    :func:`duration`) and the exercise's batches ("1,210 sequences") until FORMATS has them."""
-    h = registry.get(name)
-    for key in ("run", *parts):
-        value = ch.value(name, key)
-        glued = name if key == "run" else f"{key}_{name}"
-        if math.isinf(value):          # unbounded: the chapter says so in words
-            ch.values[glued] = value
-            continue
-        ch.publish(glued, value, h.unit, h.description, fmt=fmt, part=ch.part(key).key,
-                   headline=name)
-    return ch.value(name)

@@ -15,7 +15,7 @@ import pytest
 import sympy as sp
 
 from conftest import ROOT
-from helpers import catalog, claims, formulas as f, pricing as p, registry
+from helpers import catalog, claims, fmt, formulas as f, pricing as p, registry
 from helpers.results import read_claims, read_results
 from helpers.verdicts import ratio_verdict
 
@@ -256,7 +256,7 @@ def test_read_bytes_are_continuous_and_the_crossover_solves_them(idx):
 
 
 def test_cache_tier_formulas():
-    assert [p.duration(s) for s in (0.0239, 3.55, 1182, 84240)] == \
+    assert [fmt.duration(s) for s in (0.0239, 3.55, 1182, 84240)] == \
         ["23.9 ms", "3.55 s", "19.7 min", "23.4 h"]
     assert p.drain_seconds(80e9, 3.35e12) == pytest.approx(80e9 / 3.35e12)
     assert p.usd_per_gb_hour(1e-6 / 3600, 1e9) == pytest.approx(1e-6)     # $1/Mtok/h at 1 GB/token

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from .errors import RerunError
-from .paths import APPENDICES, ROOT
+from .paths import APPENDICES, ROOT, notebooks
 
 
 def build_book(stage: Path, chapters: list[Path], entry, comparison_md: str) -> Path:
@@ -28,7 +28,7 @@ def build_book(stage: Path, chapters: list[Path], entry, comparison_md: str) -> 
     for page in ("intro.md", "course.md"):
         if (ROOT / page).exists():
             shutil.copy2(ROOT / page, src / page)
-    appendices = sorted(APPENDICES.glob("*.ipynb"))   # as committed (chapters link them)
+    appendices = notebooks(APPENDICES)     # as committed (chapters link them)
     if appendices:
         (src / "appendices").mkdir()
         for nb in appendices:

@@ -13,10 +13,10 @@ from conftest import ROOT
 from helpers import catalog, claims, results
 from helpers.appendices import catalog_markdown, ledger_markdown, ledger_rows
 from helpers.execute import clean
-from helpers.results import notebooks
+from helpers.paths import notebooks
 
 APPENDICES = ROOT / "appendices"
-APPENDIX_NOTEBOOKS = sorted(APPENDICES.glob("*.ipynb"))
+APPENDIX_NOTEBOOKS = notebooks(APPENDICES)
 
 
 def _markdown_outputs(path) -> str:

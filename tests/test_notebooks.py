@@ -7,7 +7,7 @@ import nbformat
 import pytest
 
 from helpers.execute import clean
-from helpers.results import notebooks
+from helpers.paths import notebooks
 
 CHAPTERS = notebooks()
 

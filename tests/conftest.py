@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from helpers.paths import ROOT  # tests import it from here: `from conftest import ROOT`
+
 VENV_BIN = Path(sys.executable).parent
 
 

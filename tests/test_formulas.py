@@ -17,6 +17,15 @@ def _headline(name: str, acc) -> float:
     return registry.get(name).value(acc)
 
 
+def _sparsity(reading: str) -> float:
+    """DeepSeek-V3's sparsity three ways, by hand: the lecture's 256 / 32, total / active
+    parameters, routed / active routed experts."""
+    rp4 = claims.get("RP-4")
+    return {"lecture": rp4.value("routed_experts") / rp4.value("active_experts"),
+            "params": DS.total_params / DS.active_params,
+            "experts": DS.routed_experts / DS.active_experts}[reading]
+
+
 def _with_capacity(acc, capacity_bytes: float):
     """``acc`` with its HBM capacity replaced (SI bytes; the printed value follows in GB)."""
     import dataclasses
@@ -124,11 +133,11 @@ def test_balance_batch_headlines_equalise_arithmetic_and_weight_fetch(key):
     for reading, name in (("lecture", "lecture_example"), ("params", "deepseek_v3_by_params"),
                           ("experts", "deepseek_v3_by_experts")):
         assert _headline(f"optimal_batch_{name}", acc) == \
-            pytest.approx(ratio * R.sparsity(reading), rel=1e-12)
+            pytest.approx(ratio * _sparsity(reading), rel=1e-12)
     assert _headline("ex_weight_only_batch", acc) == \
         pytest.approx(at[f.B] / 2, rel=1e-12)
     assert _headline("deepseek_v3_batch_over_claim", acc) == \
-        pytest.approx(at[f.B] / (300 * R.sparsity("lecture")), rel=1e-12)
+        pytest.approx(at[f.B] / (300 * _sparsity("lecture")), rel=1e-12)
 
 
 @pytest.mark.parametrize("key", ACCS)
@@ -158,12 +167,77 @@ def test_max_context_headlines_are_where_the_kv_balance_batch_diverges(key):
 def test_replica_chips_is_the_smallest_power_of_two_holding_the_weights_twice(key):
     """Brute force against the closed form 2^ceil(log2(...)), also at capacities that make the
     ratio an exact power of two (where a rounding log would give twice the chips)."""
-    need = 2 * R.BF16_BYTES * DS.total_params
+    need = R.REPLICA_HEADROOM * R.BF16_BYTES * DS.total_params
     for acc in (ACCS[key], *(_with_capacity(ACCS[key], need / 2**j) for j in range(13))):
         chips = 1
         while chips * acc.hbm_capacity < need:
             chips *= 2
         assert _headline("deepseek_v3_bf16_replica_chips", acc) == chips, acc.hbm_capacity
+
+
+def test_replica_headroom_is_a_stated_input():
+    """The "twice over" is the headline's input h, stated once (R.REPLICA_HEADROOM)."""
+    h = registry.get("deepseek_v3_bf16_replica_chips")
+    assert h.inputs[R.h].kind == "const" and h.inputs[R.h].resolve(ACCS["h100"]) == 2
+    assert R.REPLICA_HEADROOM == 2
+
+
+def _untouched_by_enumeration(n_experts: int, per_token: int, batch: int) -> float:
+    """Expected experts no token picks, every token choosing ``per_token`` of ``n_experts``
+    uniformly: all choices for the batch enumerated."""
+    from itertools import combinations, product
+    choices = list(combinations(range(n_experts), per_token))
+    total = 0
+    for picks in product(choices, repeat=batch):
+        total += n_experts - len(set().union(*picks))
+    return total / len(choices) ** batch
+
+
+@pytest.mark.parametrize("n_experts,per_token,batch", [(4, 1, 3), (5, 2, 3), (6, 3, 2)])
+def test_untouched_experts_closed_form_by_enumeration(n_experts, per_token, batch):
+    closed = f.evaluate(R.untouched_experts, {R.E: n_experts, R.m: per_token, f.B: batch})
+    assert closed == pytest.approx(_untouched_by_enumeration(n_experts, per_token, batch),
+                                   rel=1e-12)
+
+
+@pytest.mark.parametrize("key", ACCS)
+def test_untouched_experts_headlines(key):
+    """DeepSeek-V3 (m of E routed experts): each expert is missed by one token with probability
+    C(E-1, m) / C(E, m) = 1 - m/E; at B = 32, and at the part's balance batch (by params)."""
+    import math
+    acc = ACCS[key]
+    E, m = DS.routed_experts, DS.active_experts
+    miss = math.comb(int(E) - 1, int(m)) / math.comb(int(E), int(m))
+    assert _headline("ex_untouched_experts_32", acc) == pytest.approx(E * miss ** 32, rel=1e-12)
+    b_star = _headline("optimal_batch_deepseek_v3_by_params", acc)
+    assert _headline("ex_untouched_experts_bstar", acc) == \
+        pytest.approx(E * miss ** b_star, rel=1e-12)
+    assert registry.get("ex_untouched_experts_bstar").text(3.605307935276359e-72) == "3.6e-72"
+
+
+def test_accelerator_independent_headlines():
+    """Chapter 1's headlines that read no accelerator field: one value on every part, and
+    the sparsities, cache intensities and slow-mode bound they stand for."""
+    names = {"lecture_sparsity": _sparsity("lecture"),
+             "deepseek_v3_sparsity_by_params": _sparsity("params"),
+             "deepseek_v3_sparsity_by_experts": _sparsity("experts"),
+             "deepseek_v3_attention_flops_per_byte":
+                 R.deepseek_attention_flops() / R.deepseek_kv_bytes_bf16(),
+             "ex_fp8_kv_intensity": R.deepseek_attention_flops() / R.deepseek_kv_bytes_fp8(),
+             # GQA reads each cached K and V with one head group: n_heads / n_kv_heads = 64 / 8
+             "llama3_70b_attention_flops_per_byte": 8.0,
+             "slow_mode_max_saving_no_attention": 1 / 3,
+             "ex_untouched_experts_32": None}
+    for name, expected in names.items():
+        h = registry.get(name)
+        assert h.closed_form and not h.hardware_fields, name
+        values = {_headline(name, acc) for acc in ACCS.values()}
+        assert len(values) == 1, name
+        if expected is not None:
+            assert values.pop() == pytest.approx(expected, rel=1e-12), name
+    assert sp.simplify(f.slow_mode_max_saving.subs(f.a_kv, 0)
+                       - R.slow_mode_max_saving_no_attention) == 0
+    assert _sparsity("lecture") == 8 and _sparsity("experts") == 32
 
 
 def test_attention_flops_hand_checked():
@@ -262,6 +336,19 @@ def test_intro_states_the_verdict_bands_the_code_uses():
     intro = (ROOT / "intro.md").read_text(encoding="utf-8")
     assert f"Within {HOLDS_WITHIN:.0%}".replace("%", " %") in intro
     assert f"within a factor {1 + CAVEAT_WITHIN:g}" in intro
+    from helpers.verdicts import ORDER_OF_MAGNITUDE
+    assert f"within a factor {1 + ORDER_OF_MAGNITUDE[0]:g}" in intro
+    assert f"(a factor {1 + ORDER_OF_MAGNITUDE[1]:.2f})" in intro
+
+
+def test_order_of_magnitude_band():
+    """A 10x miss never gets the label of a 1.1x miss; a remark 'about the same' holds at 1.8x."""
+    from helpers.verdicts import ORDER_OF_MAGNITUDE, ratio_verdict
+    assert ratio_verdict(1, 1.8, ORDER_OF_MAGNITUDE) == "holds"
+    assert ratio_verdict(1, 3.0, ORDER_OF_MAGNITUDE) == "holds with caveat"
+    assert ratio_verdict(1, 3.9, ORDER_OF_MAGNITUDE) == "off by 3.9× (claim too low)"
+    assert ratio_verdict(1, 0.1, ORDER_OF_MAGNITUDE) == "off by 10.0× (claim too high)"
+    assert ratio_verdict(1, 1.8) == "off by 1.80× (claim too low)"
 
 
 def test_off_by_labels_never_read_as_inside_the_caveat_band():

@@ -17,13 +17,12 @@ import re
 from pathlib import Path
 
 from . import fmt
+from .paths import CHAPTERS, ROOT, notebooks  # noqa: F401 (ROOT, CHAPTERS: public here too)
 
 GLUE_PREFIX = "application/papermill.record/"
 RESULT_KEY = "helpers_result"
 CLAIM_KEY = "helpers_claim"
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-ROOT = Path(__file__).resolve().parent.parent
-CHAPTERS = ROOT / "chapters"
 
 
 def _display(name: str, text: str, meta_key: str, meta: dict) -> None:
@@ -85,11 +84,6 @@ def _notebook_outputs(path: Path):
     for cell in nb.get("cells", []):
         if cell.get("cell_type") == "code":
             yield from cell.get("outputs", [])
-
-
-def notebooks(directory: Path | str | None = None) -> list[Path]:
-    directory = Path(directory) if directory else CHAPTERS
-    return sorted(directory.glob("*.ipynb"))
 
 
 def read_results(directory: Path | str | None = None) -> dict[str, dict]:

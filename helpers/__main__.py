@@ -1,4 +1,4 @@
-"""Command line: ``python -m helpers {results,claims,execute,rerun,hardware,sweep} ...``."""
+"""Command line: ``python -m helpers {results,claims,execute,rerun,hardware,sweep,measure} ...``."""
 from __future__ import annotations
 
 import argparse
@@ -102,6 +102,12 @@ def cmd_sweep(args) -> int:
     return 0
 
 
+def cmd_measure(args) -> int:
+    from .measure import run_command
+
+    return run_command(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m helpers", description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -146,6 +152,26 @@ def build_parser() -> argparse.ArgumentParser:
                         "catalogued accelerator (no notebook is executed)")
     sw.add_argument("--json", action="store_true")
     sw.set_defaults(func=cmd_sweep)
+    # measure: numbers are read as text and checked in helpers.measure (one line, exit 2)
+    ms = sub.add_parser("measure", help="measure this machine's roofline (GEMM FLOP/s, memory "
+                        "bandwidth and capacity, the decode knee) into a hardware file")
+    ms.add_argument("--quick", action="store_true", help="a run of seconds (fewer repetitions, "
+                    "smaller sizes); its numbers are marked unreliable")
+    ms.add_argument("--out", metavar="FILE", help="the hardware file to write, YAML (default: "
+                    "measured.yaml); the raw timings go beside it with .json")
+    ms.add_argument("--size-mb", metavar="MB", help="decode matrix and copy buffers, MB "
+                    "(default: 16x the last-level cache, at least 256; --quick: 4x, 64)")
+    ms.add_argument("--precisions", metavar="LIST", help="GEMM precisions, comma-separated "
+                    "(CPU: float32,float64; CUDA: bf16,fp8; default: all of the device's)")
+    ms.add_argument("--repeats", metavar="N", help="timed runs of each measurement "
+                    "(default: 9; --quick: 3)")
+    ms.add_argument("--max-batch", metavar="B", help="largest batch of the decode sweep, 16 or "
+                    "more (default: a power of two past 32x the predicted knee; --quick: 16x)")
+    ms.add_argument("--device", metavar="DEVICE", help="auto (default: cuda when torch finds a "
+                    "device), cpu or cuda")
+    ms.add_argument("--note", metavar="TEXT", help="one line about the machine for the file's "
+                    "provenance, e.g. '2-core cloud VM'")
+    ms.set_defaults(func=cmd_measure)
     return p
 
 

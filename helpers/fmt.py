@@ -12,6 +12,9 @@ def num(x: float, sig: int = 3) -> str:
         return str(x)
     digits = sig - int(math.floor(math.log10(abs(x)))) - 1
     r = round(x, digits)
+    if r and math.floor(math.log10(abs(r))) > math.floor(math.log10(abs(x))):
+        digits -= 1      # rounding carried into a new digit (99.97 -> 100, not 100.0)
+        r = round(x, digits)
     if digits <= 0:
         return f"{int(r):,}"
     return f"{r:,.{digits}f}"

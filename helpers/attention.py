@@ -2,8 +2,9 @@
 
 Conventions (stated once):
 * A multiply-add is 2 FLOPs, as in ``helpers.formulas`` and FlashAttention's benchmark.
-* One attended (query, key) pair costs ``pair_flops = 2 h (d_qk + d_v)``: a dot product over
-  ``d_qk`` for the score and a weighted sum over ``d_v`` for the output, in each of ``h`` heads.
+* One attended (query, key) pair costs ``pair_flops = 2 h (d_qk + d_v)`` (the symbol
+  ``c_pair``: ``P`` is chapter 6's pipeline stages): a dot product over ``d_qk`` for the score
+  and a weighted sum over ``d_v`` for the output, in each of ``h`` heads.
   MHA/GQA: ``d_qk = d_v = d`` gives ``4 h d`` (FlashAttention's count). MLA in absorbed form
   (DeepSeek decode): ``d_qk = kv_lora_rank + qk_rope_head_dim``, ``d_v = kv_lora_rank``.
   Softmax, scaling and masking are not counted (O(n^2 h), no d factor).
@@ -13,12 +14,14 @@ Conventions (stated once):
   the forward (five matmuls of the same size instead of two), so forward+backward is 3.5x.
 
 Every cost model is per layer, for a sequence of ``n`` tokens processed at once (prefill or one
-training step), as a function of ``n``. ``tests/test_attention.py`` checks each one against a
-literal count of the multiply-adds done by a tiny numpy attention.
+training step), as a function of ``n``; the decode forms (one generated token against ``n``
+cached tokens, each kernel at its own roofline) are marked as such. ``tests/test_attention.py``
+checks each one against a literal count of the multiply-adds done by a tiny numpy attention.
 
 The chapter's hardware-dependent headlines (the SubQ timings against a chip's peak, the FP8
-indexer crossover, the decode cache-read ratio at the context plateau, the score matrix against
-HBM) are bound to catalog fields at the end, in ``HEADLINES``.
+indexer crossovers in prefill and decode, the decode cache-read ratios at the context plateau,
+the DSA context ceiling in time, the score matrix against HBM) are bound to catalog fields at the
+end, in ``HEADLINES``.
 """
 from __future__ import annotations
 
@@ -33,11 +36,11 @@ h = sp.Symbol("h", positive=True)              # query heads
 d = sp.Symbol("d", positive=True)              # head dimension (MHA/GQA)
 d_qk = sp.Symbol(r"d_{qk}", positive=True)     # width of one score dot product
 d_v = sp.Symbol(r"d_v", positive=True)         # width of one value sum
-P = sp.Symbol("P", positive=True)              # FLOPs per attended (query, key) pair
+c_pair = sp.Symbol(r"c_\mathrm{pair}", positive=True)   # FLOPs per attended (query, key) pair
 k = sp.Symbol("k", positive=True)              # keys attended per query (top-k budget)
 w = sp.Symbol("w", positive=True)              # sliding-window length
 c_sel = sp.Symbol(r"c_\mathrm{sel}", positive=True)   # linear selector FLOPs per token
-P_I = sp.Symbol(r"P_I", positive=True)         # indexer FLOPs per scored (query, key) pair
+c_I = sp.Symbol(r"c_I", positive=True)         # indexer FLOPs per scored (query, key) pair
 H_I = sp.Symbol(r"H_I", positive=True)         # indexer heads
 d_I = sp.Symbol(r"d_I", positive=True)         # indexer head dim
 c_lin = sp.Symbol(r"c_\mathrm{lin}", positive=True)   # linear-attention FLOPs per token
@@ -45,12 +48,18 @@ phi = sp.Symbol(r"\phi", positive=True)        # fraction of layers that are den
 alpha = sp.Symbol(r"\alpha", positive=True)    # quadratic coefficient of a fitted cost
 beta = sp.Symbol(r"\beta", positive=True)      # linear coefficient of a fitted cost
 gamma = sp.Symbol(r"\gamma", positive=True)    # per-token cost of the attention a selector feeds
-r_prec = sp.Symbol(r"r", positive=True)        # speed of the indexer's arithmetic / attention's
+r_prec = sp.Symbol(r"r_\mathrm{FP8}", positive=True)  # indexer's arithmetic speed / attention's
 t_dense = sp.Symbol(r"t_\mathrm{dense}", positive=True)
 t_sparse = sp.Symbol(r"t_\mathrm{sparse}", positive=True)
 n_ref = sp.Symbol(r"n_\mathrm{ref}", positive=True)
 L0 = sp.Symbol(r"L_0", positive=True)          # context a dense cache affords (the plateau)
-rho = sp.Symbol(r"\rho", positive=True)        # selector bytes per token / attention bytes
+b_e = sp.Symbol(r"b_e", positive=True)         # bytes of one attended cache entry, one layer
+b_I = sp.Symbol(r"b_I", positive=True)         # bytes a selector reads per scored token, one layer
+t_e = sp.Symbol(r"t_e", positive=True)         # decode time per attended entry, one layer
+t_I = sp.Symbol(r"t_I", positive=True)         # decode time per scored (indexed) token, one layer
+n_q = sp.Symbol(r"n_q", positive=True)         # layers with quadratic (dense) attention
+n_lin = sp.Symbol(r"n_\mathrm{lin}", positive=True)   # layers with linear mixing (Mamba)
+n_l = sp.Symbol(r"n_\ell", positive=True)      # layers (all attention, as in DeepSeek-V3.2)
 
 # --- conventions ------------------------------------------------------------------------------
 qk_flops = 2 * n * n * h * d                   # S = Q K^T: n x n scores, each a d-long dot product
@@ -75,6 +84,34 @@ def mla_pair_flops(model) -> float:
     return _f.attention_flops_per_context_token(model) / model.n_layers
 
 
+def indexer_projection_flops(model, q_lora_rank) -> float:
+    """FLOPs per token of DeepSeek-V3.2's indexer projections, as its ``model.py`` builds them:
+    ``wq_b`` from the ``q_lora_rank``-wide query latent to ``index_n_heads x index_head_dim``,
+    ``wk`` from the hidden state to one ``index_head_dim`` key, ``weights_proj`` from the hidden
+    state to one weight per head (2 FLOPs per multiply-add)."""
+    heads, width, hidden = model.index_n_heads, model.index_head_dim, model.hidden_size
+    return 2 * (q_lora_rank * heads * width + hidden * width + hidden * heads)
+
+
+def indexer_projection_flops_from_hidden(model) -> float:
+    """The same three projections if all started from the hidden state (the report's reading)."""
+    return indexer_projection_flops(model, model.hidden_size)
+
+
+def index_key_bytes(model) -> float:
+    """Bytes of one cached indexer key, one layer: ``index_head_dim`` FP8 elements plus one FP32
+    scale per key (DeepSeek-V3.2's ``k_cache`` and ``k_scale_cache``, memory_tiers.yaml)."""
+    from . import catalog
+    fmt = catalog.load("memory_tiers")["deepseek_v32_indexer_cache"]
+    return model.index_head_dim * fmt.key_bytes_per_element + fmt.scale_bytes_per_key
+
+
+def fp8_mla_entry_bytes() -> float:
+    """Bytes of DeepSeek's deployed FP8 MLA cache entry, one token and layer (FlashMLA)."""
+    from . import catalog
+    return catalog.load("attention_reports")["flashmla_fp8_cache"].entry_bytes
+
+
 def indexer_pair_flops(model) -> float:
     """DeepSeek-V3.2 lightning indexer: each query's ``index_n_heads`` heads dot a shared
     ``index_head_dim`` key per scored token (2 FLOPs per multiply-add). The per-head ReLU and
@@ -97,10 +134,10 @@ def capped_pairs(n_tokens, cap):
 
 
 # symbolic leading-order forms (n >> k, w): what the chapter derives on the page
-dense_cost = P * n**2 / 2
-window_cost = P * w * n
-topk_linear_cost = P * k * n + c_sel * n
-topk_quadratic_cost = P * k * n + P_I * n**2 / 2
+dense_cost = c_pair * n**2 / 2
+window_cost = c_pair * w * n
+topk_linear_cost = c_pair * k * n + c_sel * n
+topk_quadratic_cost = c_pair * k * n + c_I * n**2 / 2
 linear_attention_cost = c_lin * n
 hybrid_cost = phi * dense_cost + (1 - phi) * linear_attention_cost
 
@@ -150,22 +187,33 @@ def _positive_root(expr_left, expr_right) -> sp.Expr:
 
 
 # FLOP parity of dense and top-k attention (leading order): n = 2k
-flop_parity_topk = _positive_root(dense_cost, P * k * n)
-# indexer (quadratic) = the sparse attention it feeds, leading order: n = 2 k P / P_I
-indexer_crossover = _positive_root(P_I * n**2 / 2, P * k * n)
+flop_parity_topk = _positive_root(dense_cost, c_pair * k * n)
+# indexer (quadratic) = the sparse attention it feeds, leading order: n = 2 k c_pair / c_I
+indexer_crossover = _positive_root(c_I * n**2 / 2, c_pair * k * n)
 # a fitted indexer alpha n^2 + beta n against attention gamma n: n = (gamma - beta) / alpha
 indexer_crossover_fitted = _positive_root(alpha * n**2 + beta * n, gamma * n)
 # the same crossover in time when the indexer's arithmetic runs r times faster (FP8 vs BF16)
-indexer_crossover_time = _positive_root(P_I * n**2 / 2 / r_prec, P * k * n)
+indexer_crossover_time = _positive_root(c_I * n**2 / 2 / r_prec, c_pair * k * n)
 # hybrid: length beyond which the dense layers' share exceeds the linear layers'
 hybrid_dominance = _positive_root(phi * dense_cost, (1 - phi) * c_lin * n)
 # wall-clock parity if dense time grows as n^2 and sparse time as n from one measured pair
 time_parity = _positive_root(t_dense * (n / n_ref) ** 2, t_sparse * (n / n_ref))
-# the context a selector that reads rho bytes per token plus k full entries affords for the
-# bytes a dense cache reads at L0: rho n + k = L0 (linear selector)
-linear_selector_ceiling = _positive_root(rho * n + k, L0)
-# the same with reads that grow as sqrt(n): rho sqrt(n) + k = L0
-sqrt_selector_ceiling = _positive_root(rho * sp.sqrt(n) + k, L0)
+# decode (one generated token, n cached): the indexer scores all n keys, the attention k entries
+indexer_crossover_decode = _positive_root(c_I * n, c_pair * k)           # n = k c_pair / c_I
+# the same in time, with t_I and t_e the time per scored key and per attended entry
+indexer_crossover_decode_time = _positive_root(t_I * n, t_e * k)         # n = k t_e / t_I
+# the context a selector that reads b_I bytes per cached token plus k entries of b_e bytes
+# affords for the bytes a dense cache reads at L0: b_I n + k b_e = L0 b_e (linear selector)
+linear_selector_ceiling = _positive_root(b_I * n + k * b_e, L0 * b_e)
+# the same with reads that grow as sqrt(n): b_I sqrt(n) + k b_e = L0 b_e
+sqrt_selector_ceiling = _positive_root(b_I * sp.sqrt(n) + k * b_e, L0 * b_e)
+# and in time per generated token (each kernel at its own roofline): t_I n + k t_e = L0 t_e
+time_selector_ceiling = _positive_root(t_I * n + k * t_e, L0 * t_e)
+selector_ceilings = (linear_selector_ceiling, sqrt_selector_ceiling, time_selector_ceiling)
+# hybrid, total FLOPs of a forward pass over n tokens: n_q quadratic layers (c_pair per pair)
+# against the weights (2 N_act per token) and n_lin linear-mixing layers (c_lin per token)
+hybrid_total_dominance = _positive_root(n_q * c_pair * n**2 / 2,
+                                        n * (2 * _f.N_act + n_lin * c_lin))
 
 
 # --- reading printed numbers ---------------------------------------------------------------------
@@ -206,8 +254,11 @@ ssa_peak = C_ssa / (t_sparse * _f.F)
 fa2_max_width = _f.F * t_dense / (c_fa * n_ref**2 / q_causal)
 # one head's n x n score matrix over one chip's HBM
 score_matrix_over_hbm = b_s * n**2 / C_HBM
-# decode: one sequence's cache read over its weight arithmetic (chapter 1's terms; B cancels)
+# decode: one sequence's cache read over its weight arithmetic (chapter 1's terms; B cancels):
+# the lecture's term, which leaves attention arithmetic out
 kv_read_over_compute = (_f.t_kv / _f.t_compute).subs(_f.B, 1)
+# the same over all its arithmetic, weights plus attention (a_kv per cached token, all layers)
+kv_read_over_all_arithmetic = (_f.t_kv / (_f.t_compute + _f.t_attention)).subs(_f.B, 1)
 
 
 def _ds32():
@@ -225,16 +276,43 @@ fp8_speedup = F_8 / _f.F
 # the FA2 share against the FP8 peak, and DeepSeek-V3.2's FP8-indexer time crossover (r = F_8/F)
 fa2_peak_fp8 = fa2_peak.subs(_f.F, F_8)
 dsa_crossover_time_fp8 = indexer_crossover_time.subs(r_prec, fp8_speedup)
+# decode, per layer: one attended entry (BF16 arithmetic on an FP8 entry) and one scored key
+# (FP8 arithmetic on an FP8 key), each at its own roofline
+t_entry = sp.Max(c_pair / _f.F, b_e / _f.W)
+t_key = sp.Max(c_I / F_8, b_I / _f.W)
+dsa_crossover_decode_time = indexer_crossover_decode_time.subs({t_e: t_entry, t_I: t_key})
+dsa_ceiling_time = time_selector_ceiling.subs({t_e: t_entry, t_I: t_key})
+# decode at context L with DSA: reads L keys and k entries per layer; arithmetic: the weights,
+# k attended entries (BF16) and L scored keys (FP8)
+kv_read_over_all_arithmetic_dsa = (
+    (n_l * (_f.L * b_I + k * b_e) / _f.W)
+    / ((2 * _f.N_act + n_l * k * c_pair) / _f.F + n_l * _f.L * c_I / F_8))
 
 _BF16 = {_f.F: hw("bf16_dense_flops")}
 _FP8 = {F_8: hw("fp8_dense_flops", "bf16_dense_flops")}   # no FP8 units: the BF16 rate
 _FA2 = {C_dense: _report("subq_table1_1m", "dense_flops"),
         t_dense: _report("subq_latency_1m", "fa2_time")}
-_DS32_DSA = {P: derived(lambda: mla_pair_flops(_ds32()),
-                        "DeepSeek-V3.2 absorbed-MLA FLOPs per attended pair, one layer"),
+_DS32_DSA = {c_pair: derived(lambda: mla_pair_flops(_ds32()),
+                             "DeepSeek-V3.2 absorbed-MLA FLOPs per attended pair, one layer"),
              k: field("models", "deepseek_v3_2", "index_topk"),
-             P_I: derived(lambda: indexer_pair_flops(_ds32()),
+             c_I: derived(lambda: indexer_pair_flops(_ds32()),
                           "DeepSeek-V3.2 indexer FLOPs per scored pair (dot products)")}
+_DS32_BYTES = {b_e: derived(fp8_mla_entry_bytes,
+                            "DeepSeek's deployed FP8 MLA cache entry, bytes per token and layer"),
+               b_I: derived(lambda: index_key_bytes(_ds32()),
+                            "DeepSeek-V3.2 FP8 indexer key plus its FP32 scale, bytes per layer")}
+_W = {_f.W: hw("hbm_bandwidth")}
+_PLATEAU = {_f.L: _report("context_plateau", "plateau_high")}
+
+
+def _ds3():
+    from . import catalog
+    return catalog.lookup("models", "deepseek_v3")
+
+
+_DS3_ARITH = {_f.N_act: field("models", "deepseek_v3", "active_params"),
+              _f.a_kv: derived(lambda: _f.attention_flops_per_context_token(_ds3()),
+                               "DeepSeek-V3 absorbed-MLA FLOPs per cached token, all layers")}
 
 HEADLINES = [
     Headline("fa2_peak_fraction", "fraction",
@@ -267,14 +345,48 @@ HEADLINES = [
              claims=("SQ-5",), fmt="integer"),
     Headline("dsa_fp8_speedup", "ratio", "FP8 / BF16 dense FLOP/s (1 without FP8 arithmetic)",
              fp8_speedup, {**_BF16, **_FP8}, claims=("SQ-5",), fmt="times2"),
+    Headline("dsa_indexer_crossover_tokens_decode_time", "tokens",
+             "DeepSeek-V3.2 decode: context where one generated token's indexer time (L FP8 "
+             "keys) equals its sparse attention's (k FP8 entries, BF16 arithmetic), each at "
+             "its own roofline", dsa_crossover_decode_time,
+             {**_DS32_DSA, **_DS32_BYTES, **_BF16, **_FP8, **_W}, claims=("SQ-5",),
+             fmt="integer"),
     Headline("kv_read_over_compute_at_plateau", "ratio",
-             "DeepSeek-V3.2 BF16 MLA cache read time / weight arithmetic time per generated "
-             "token at the 200K plateau", kv_read_over_compute,
-             {_f.L: _report("context_plateau", "plateau_high"),
-              _f.b_kv: derived(lambda: _f.kv_bytes_per_token(_ds32(), BF16_BYTES),
-                               "DeepSeek-V3.2 BF16 MLA cache bytes/token, all layers"),
+             "the lecture's term: DeepSeek-V3 BF16 MLA cache read time / weight arithmetic "
+             "time per generated token at the 200K plateau (attention arithmetic left out)",
+             kv_read_over_compute,
+             {**_PLATEAU, _f.b_kv: derived(lambda: _f.kv_bytes_per_token(_ds3(), BF16_BYTES),
+                                           "DeepSeek-V3 BF16 MLA cache bytes/token, all layers"),
+              _f.N_act: _DS3_ARITH[_f.N_act], **_W, **_BF16}, claims=("RP-19",), fmt="times"),
+    Headline("kv_read_over_all_arithmetic_at_plateau", "ratio",
+             "DeepSeek-V3 decode at the 200K plateau, MLA attending to its whole BF16 cache: "
+             "KV read time / weights-plus-attention arithmetic time per generated token",
+             kv_read_over_all_arithmetic,
+             {**_PLATEAU, **_DS3_ARITH, **_W, **_BF16,
+              _f.b_kv: derived(lambda: _f.kv_bytes_per_token(_ds3(), BF16_BYTES),
+                               "DeepSeek-V3 BF16 MLA cache bytes/token, all layers")},
+             claims=("RP-19",), fmt="times2"),
+    Headline("kv_read_over_all_arithmetic_at_plateau_fp8_cache", "ratio",
+             "the same with DeepSeek's deployed FP8 cache (656-byte entries, BF16 arithmetic)",
+             kv_read_over_all_arithmetic,
+             {**_PLATEAU, **_DS3_ARITH, **_W, **_BF16,
+              _f.b_kv: derived(lambda: _ds3().n_layers * fp8_mla_entry_bytes(),
+                               "DeepSeek-V3 FP8 MLA cache bytes/token, all layers")},
+             claims=("RP-19",), fmt="times2"),
+    Headline("kv_read_over_all_arithmetic_at_plateau_dsa", "ratio",
+             "DeepSeek-V3.2 decode with DSA at the 200K plateau: indexer-key and top-k entry "
+             "read time / weights, attention and indexer arithmetic time per generated token",
+             kv_read_over_all_arithmetic_dsa,
+             {**_PLATEAU, **_DS32_DSA, **_DS32_BYTES, **_W, **_BF16, **_FP8,
               _f.N_act: field("models", "deepseek_v3_2", "active_params"),
-              _f.W: hw("hbm_bandwidth"), **_BF16}, claims=("RP-19",), fmt="times"),
+              n_l: field("models", "deepseek_v3_2", "n_layers")},
+             claims=("RP-19",), fmt="times2"),
+    Headline("rp19_dsa_context_ceiling_tokens_time", "tokens",
+             "DeepSeek-V3.2 DSA (FP8 cache): context whose decode time per token equals dense "
+             "MLA's (FP8 cache) at the 200K plateau, each kernel at its own roofline",
+             dsa_ceiling_time, {**_DS32_DSA, **_DS32_BYTES, **_BF16, **_FP8, **_W,
+                                L0: _report("context_plateau", "plateau_high")},
+             claims=("RP-19",), fmt="millions"),
     Headline("score_matrix_over_hbm", "ratio",
              "one head's BF16 n x n score matrix at 1M tokens / HBM capacity",
              score_matrix_over_hbm, {b_s: const(BF16_BYTES, "bytes per BF16 score"),

@@ -143,6 +143,66 @@ def test_topk_with_quadratic_selector_count(qkv, topk):
     assert attn_flops == attention
 
 
+def test_decode_indexer_crossover_against_a_token_by_token_count(qkv):
+    """Decode: one new query against n cached tokens. The indexer scores all n keys; the
+    attention attends to min(n, k) of them. Count both for growing n; the first n where the
+    indexer's count reaches the attention's is the closed form k c_pair / c_I (rounded up)."""
+    q, k, v = qkv
+    H_I, d_I, topk = 1, 3, 5          # c_I < c_pair, so the crossover lies past k
+    rng = np.random.default_rng(3)
+    pair = _pair(q, v)
+    c_I = A.indexer_pair_flops(SimpleNamespace(index_n_heads=H_I, index_head_dim=d_I))
+    first = None
+    for n in range(1, 200):
+        qi, ki = rng.standard_normal((H_I, d_I)), rng.standard_normal((n, d_I))
+        c = Counter()
+        for j in range(n):
+            for hh in range(H_I):
+                c.dot(qi[hh], ki[j])
+        indexer = 2 * c.macs
+        kv = rng.standard_normal((q.shape[0], n, q.shape[2]))
+        vv = rng.standard_normal((q.shape[0], n, v.shape[2]))
+        qq = rng.standard_normal((q.shape[0], 1, q.shape[2]))
+        kept = range(min(n, topk))
+        _, attention = counted_attention(qq, kv, vv, lambda i, kept=kept: kept)
+        assert indexer == c_I * n and attention == pair * min(n, topk)
+        if first is None and indexer >= attention:
+            first = n
+    closed = float(A.indexer_crossover_decode.subs({A.c_I: c_I, A.c_pair: pair, A.k: topk}))
+    assert closed > topk and first == math.ceil(closed)
+
+
+def test_indexer_projections_as_the_reference_code_builds_them():
+    """DeepSeek-V3.2-Exp model.py: wq_b = Linear(q_lora_rank, H_I d_I), wk = Linear(dim, d_I),
+    weights_proj = Linear(dim, H_I). A literal count of one token's multiply-adds through tiny
+    layers of those shapes, then the real shapes by hand."""
+    shapes = SimpleNamespace(index_n_heads=3, index_head_dim=4, hidden_size=6)
+    q_lora = 5
+    rng = np.random.default_rng(4)
+    x, qr = rng.standard_normal(6), rng.standard_normal(q_lora)
+    c = Counter()
+    for inp, out_width in ((qr, 3 * 4), (x, 4), (x, 3)):
+        w = rng.standard_normal((out_width, len(inp)))
+        [c.dot(row, inp) for row in w]
+    assert 2 * c.macs == A.indexer_projection_flops(shapes, q_lora)
+    ds = catalog.lookup("models", "deepseek_v3_2")
+    q_lora_rank = catalog.load("attention_reports")["ds32_indexer_projections"].q_lora_rank
+    assert q_lora_rank == 1536
+    assert A.indexer_projection_flops(ds, q_lora_rank) == \
+        2 * (1536 * 64 * 128 + 7168 * 128 + 7168 * 64) == 27_918_336
+    assert A.indexer_projection_flops_from_hidden(ds) == 2 * 7168 * (64 * 128 + 128 + 64)
+
+
+def test_fp8_cache_entry_is_flashmla_s_format():
+    """656 bytes = 512 FP8 latent values + one FP32 scale per 128 of them + 64 BF16 RoPE values."""
+    fp8 = catalog.load("attention_reports")["flashmla_fp8_cache"]
+    ds = catalog.lookup("models", "deepseek_v3")
+    by_shape = ds.kv_lora_rank * 1 + (ds.kv_lora_rank // 128) * 4 + ds.qk_rope_head_dim * 2
+    assert fp8.nope_bytes + fp8.scale_bytes + fp8.rope_bytes == fp8.entry_bytes == by_shape
+    assert A.fp8_mla_entry_bytes() == 656
+    assert A.index_key_bytes(catalog.lookup("models", "deepseek_v3_2")) == 128 + 4
+
+
 def test_linear_attention_count(qkv):
     q, k, v = qkv
     heads, n, dk = q.shape
@@ -190,7 +250,7 @@ def test_conventions_and_closed_forms():
                        / A.fa_flops(True, "fwd").subs({n: A.n_ref, A.h: 1, d: 1})) == 0
     # the crossover really equates the two costs
     nstar = A.indexer_crossover
-    assert sp.simplify((A.P_I * n**2 / 2 - A.P * A.k * n).subs(n, nstar)) == 0
+    assert sp.simplify((A.c_I * n**2 / 2 - A.c_pair * A.k * n).subs(n, nstar)) == 0
     assert sp.simplify(A.indexer_crossover_time / A.indexer_crossover - A.r_prec) == 0
     # hybrids: the ratio to dense tends to phi and the slope to 2
     assert sp.limit(A.hybrid_cost / A.dense_cost, n, sp.oo) == A.phi
@@ -199,7 +259,34 @@ def test_conventions_and_closed_forms():
     assert sp.simplify((A.phi * A.dense_cost - (1 - A.phi) * A.c_lin * n).subs(n, dom)) == 0
     assert sp.simplify(A.sqrt_selector_ceiling - A.linear_selector_ceiling**2) == 0
     root = sp.sqrt(A.sqrt_selector_ceiling)
-    assert sp.simplify((A.rho * root + A.k - A.L0).subs({A.L0: A.k + 5, A.rho: 2})) == 0
+    values = {A.L0: A.k + 5, A.b_I: 2, A.b_e: 3}
+    assert sp.simplify((A.b_I * root + A.k * A.b_e - A.L0 * A.b_e).subs(values)) == 0
+    # the time ceiling is the byte ceiling with seconds per entry for bytes per entry
+    assert sp.simplify(A.time_selector_ceiling
+                       - A.linear_selector_ceiling.subs({A.b_I: A.t_I, A.b_e: A.t_e})) == 0
+    # decode: the crossover and the ceiling share one factor, time per entry / time per key
+    assert sp.simplify(A.indexer_crossover_decode_time / A.time_selector_ceiling
+                       - A.k / (A.L0 - A.k)) == 0
+    # the plateau ratio: its long-context limit is the chip's F/W over the cache's a/b, and
+    # without attention arithmetic (a_kv = 0) it is the lecture's term
+    assert sp.simplify(sp.limit(A.kv_read_over_all_arithmetic, f.L, sp.oo)
+                       - (f.F / f.W) / (f.a_kv / f.b_kv)) == 0
+    assert sp.simplify(A.kv_read_over_all_arithmetic.subs(f.a_kv, 0)
+                       - A.kv_read_over_compute) == 0
+    # hybrids against the whole forward pass: quadratic = linear at the closed form
+    nt = A.hybrid_total_dominance
+    lhs = A.n_q * A.c_pair * n**2 / 2 - n * (2 * f.N_act + A.n_lin * A.c_lin)
+    assert sp.simplify(lhs.subs(n, nt)) == 0
+
+
+def test_no_symbol_clash_with_chapters_4_and_6():
+    """Issue 15: chapter 6 writes P for pipeline stages and chapter 4 rho for a price ratio
+    (and r for F/W); chapter 5's pair FLOPs, byte ratios and FP8 speed-up use other letters."""
+    from helpers import parallelism
+    assert sp.latex(parallelism.P) == "P"
+    mine = {sp.latex(v) for v in vars(A).values() if isinstance(v, sp.Symbol)}
+    assert not {"P", r"\rho", "r"} & mine, {"P", r"\rho", "r"} & mine
+    assert sp.latex(A.c_pair) == r"c_\mathrm{pair}"
 
 
 def test_mla_pair_flops_agree_with_the_shared_formula():
@@ -219,7 +306,7 @@ def test_exact_counts_tend_to_the_leading_forms():
 
 def test_the_chapter_s_exact_pair_sums_are_the_numeric_helpers():
     """The closed forms chapter 5 writes for n beyond the cap sum what the helpers count."""
-    n, P, w, k = A.n, A.P, A.w, A.k
+    n, P, w, k = A.n, A.c_pair, A.w, A.k
     exact = {(lambda m: A.dense(m, 7)): P * n * (n + 1) / 2,
              (lambda m: A.sliding_window(m, 7, 5)): P * (w * n - w * (w - 1) / 2),
              (lambda m: A.topk_linear_selector(m, 7, 5, 0)): P * (k * n - k * (k - 1) / 2)}
@@ -300,8 +387,16 @@ def test_headlines_follow_the_hardware_fields_they_name():
         assert ratio(fast_fp8, name) == pytest.approx(2, rel=1e-12), name
     assert ratio(fast_fp8, "fa2_peak_fraction") == pytest.approx(1, rel=1e-12)
     assert ratio(fast, "kv_read_over_compute_at_plateau") == pytest.approx(2, rel=1e-12)
-    assert ratio(_scaled(h100, hbm_bandwidth=2), "kv_read_over_compute_at_plateau") == \
-        pytest.approx(0.5, rel=1e-12)
+    wide = _scaled(h100, hbm_bandwidth=2)
+    for name in ("kv_read_over_compute_at_plateau", "kv_read_over_all_arithmetic_at_plateau",
+                 "kv_read_over_all_arithmetic_at_plateau_fp8_cache",
+                 "kv_read_over_all_arithmetic_at_plateau_dsa"):
+        assert ratio(wide, name) == pytest.approx(0.5, rel=1e-12), name
+    # on the H100 a decode entry is arithmetic-bound and an index key bandwidth-bound, so twice
+    # the bandwidth halves t_I only: the decode crossover and the time ceiling double
+    for name in ("dsa_indexer_crossover_tokens_decode_time",
+                 "rp19_dsa_context_ceiling_tokens_time"):
+        assert ratio(wide, name) == pytest.approx(2, rel=1e-12), name
     assert ratio(_scaled(h100, hbm_capacity=2), "score_matrix_over_hbm") == \
         pytest.approx(0.5, rel=1e-12)
     for name, h in registry.headlines().items():
@@ -329,6 +424,7 @@ def test_results_match_the_catalog(results, cat):
     k = 2 ** round(math.log2(k_raw))
     ds = catalog.lookup("models", "deepseek_v3_2")
     h100 = catalog.lookup("accelerators", "h100")
+    ds3 = catalog.lookup("models", "deepseek_v3")
     P = f.attention_flops_per_context_token(ds) / ds.n_layers
     P_I = 2 * ds.index_n_heads * ds.index_head_dim
     cfg = 2 * ds.index_topk * P / P_I
@@ -362,8 +458,32 @@ def test_results_match_the_catalog(results, cat):
         "h100_dsa_indexer_crossover_tokens_time_fp8": cfg * fp8,
         "h100_score_matrix_over_hbm": 2 * t1m.context**2 / h100.hbm_capacity,
         "h100_kv_read_over_compute_at_plateau":
-            (plateau * f.kv_bytes_per_token(ds, 2) / h100.hbm_bandwidth)
-            / (2 * ds.active_params / h100.bf16_dense_flops),
+            (plateau * f.kv_bytes_per_token(ds3, 2) / h100.hbm_bandwidth)
+            / (2 * ds3.active_params / h100.bf16_dense_flops),
+        "h100_kv_read_over_all_arithmetic_at_plateau":
+            (plateau * 61 * 576 * 2 / h100.hbm_bandwidth)
+            / ((2 * ds3.active_params + plateau * 61 * 128 * 2 * (2 * 512 + 64))
+               / h100.bf16_dense_flops),
+        "h100_kv_read_over_all_arithmetic_at_plateau_fp8_cache":
+            (plateau * 61 * 656 / h100.hbm_bandwidth)
+            / ((2 * ds3.active_params + plateau * 61 * 128 * 2 * (2 * 512 + 64))
+               / h100.bf16_dense_flops),
+        "h100_kv_read_over_all_arithmetic_at_plateau_dsa":
+            (61 * (plateau * index_key + ds.index_topk * 656) / h100.hbm_bandwidth)
+            / ((2 * ds.active_params + 61 * ds.index_topk * P) / h100.bf16_dense_flops
+               + 61 * plateau * P_I / h100.fp8_dense_flops),
+        "dsa_indexer_crossover_tokens_decode_flops": ds.index_topk * P / P_I,
+        "h100_dsa_indexer_crossover_tokens_decode_time":
+            ds.index_topk * max(P / h100.bf16_dense_flops, 656 / h100.hbm_bandwidth)
+            / max(P_I / h100.fp8_dense_flops, index_key / h100.hbm_bandwidth),
+        "h100_rp19_dsa_context_ceiling_tokens_time":
+            (plateau - ds.index_topk)
+            * max(P / h100.bf16_dense_flops, 656 / h100.hbm_bandwidth)
+            / max(P_I / h100.fp8_dense_flops, index_key / h100.hbm_bandwidth),
+        "dsa_indexer_crossover_tokens_true_projections":
+            (ds.index_topk * P - 27_918_336) / (P_I / 2),
+        "rp19_dsa_context_ceiling_tokens_fp8": (plateau - ds.index_topk) * 656 / index_key,
+        "dsa_cache_read_ratio_fp8": 656 / index_key,
         "subq_implied_width_fwd_bwd_causal":
             2 ** round(math.log2(t1m.dense_flops / (7 * t1m.context**2))),
         "rp19_dsa_context_ceiling_tokens": (plateau - ds.index_topk) * entry / index_key,
@@ -404,3 +524,86 @@ def test_labels_follow_the_rule_for_their_numbers(results):
         (sq4.value("pair_fraction_12m"), results["ssa_pair_fraction_12m"]["value"]),
         (sq4.value("reduction_12m"), results["ssa_reduction_12m"]["value"]))
     assert recorded["RP-19"]["verdict"] == "does not follow" and recorded["RP-19"]["caveat"]
+
+
+# --- issue 15: decode, total FLOPs, real projections ----------------------------------------
+def _bisect(fn, lo, hi, steps=200):
+    """The root of an increasing ``fn`` in [lo, hi]."""
+    for _ in range(steps):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if fn(mid) < 0 else (lo, mid)
+    return (lo + hi) / 2
+
+
+def test_decode_time_crossover_and_ceiling_by_search():
+    """Per generated token and layer the indexer takes n x max(c_I/F_FP8, b_I/W) and the sparse
+    attention k x max(c_pair/F, b_e/W); dense MLA at L0 takes L0 x the latter. A search on those
+    times finds both closed forms on every catalogued part."""
+    ds = catalog.lookup("models", "deepseek_v3_2")
+    P, P_I, topk = A.mla_pair_flops(ds), A.indexer_pair_flops(ds), ds.index_topk
+    b_e, b_I = A.fp8_mla_entry_bytes(), A.index_key_bytes(ds)
+    L0 = catalog.load("attention_reports")["context_plateau"].plateau_high
+    for acc in catalog.accelerators().values():
+        F, W = acc.bf16_dense_flops, acc.hbm_bandwidth
+        F8 = acc.fp8_dense_flops if acc.has("fp8_dense_flops") else F
+        t_entry, t_key = max(P / F, b_e / W), max(P_I / F8, b_I / W)
+        cross = _bisect(lambda x, te=t_entry, tk=t_key: x * tk - topk * te, 0, 1e9)
+        ceiling = _bisect(lambda x, te=t_entry, tk=t_key: topk * te + x * tk - L0 * te, 0, 1e12)
+        assert registry.get("dsa_indexer_crossover_tokens_decode_time").value(acc) == \
+            pytest.approx(cross, rel=1e-9), acc.key
+        assert registry.get("rp19_dsa_context_ceiling_tokens_time").value(acc) == \
+            pytest.approx(ceiling, rel=1e-9), acc.key
+
+
+def test_hybrid_total_dominance_by_counting(results):
+    """A forward pass over n tokens: n_q dense layers with exact causal pair counts against the
+    weights' 2 N_act and the linear layers' c_lin per token. The n where the quadratic part
+    reaches the rest, found by search, is the published closed form (to its 1/n correction)."""
+    cat = catalog.load("attention_reports")
+    jamba, llama = cat["jamba_v0_1"], catalog.lookup("models", "llama3_70b")
+    n_q_j = jamba.n_layers / jamba.attn_layer_period
+    c_lin_j = A.linear_attention_per_token(jamba.mamba_expand * jamba.hidden_size,
+                                           jamba.mamba_d_state, 1)
+    cases = {
+        "jamba_quadratic_dominates_total_tokens":
+            (n_q_j, 4 * jamba.hidden_size, jamba.active_params,
+             (jamba.n_layers - n_q_j) * c_lin_j),
+        "llama3_70b_attention_dominates_total_tokens":
+            (llama.n_layers, A.mla_pair_flops(llama), llama.active_params, 0.0),
+    }
+    for name, (n_q, pair, n_act, lin_per_token) in cases.items():
+        def excess(x, n_q=n_q, pair=pair, n_act=n_act, lin_per_token=lin_per_token):
+            return n_q * A.dense(x, pair) - x * (2 * n_act + lin_per_token)
+        found = _bisect(excess, 1, 1e8)
+        assert results[name]["value"] == pytest.approx(found, rel=1e-5), name
+    assert results["jamba_quadratic_dominates_total_tokens"]["value"] > jamba.context_length
+
+
+def test_the_report_to_real_projection_gap_adds_up(results):
+    r = {k: v["value"] for k, v in results.items()}
+    total = (r["dsa_indexer_crossover_tokens_report"] + r["dsa_gap_projections"]
+             + r["dsa_gap_attention"] + r["dsa_gap_alpha"])
+    assert total == pytest.approx(r["dsa_indexer_crossover_tokens_true_projections"], rel=1e-9)
+    assert r["dsa_gap_projections"] > 0 and r["dsa_gap_attention"] > 0
+    # in decode every cached key is scored (no causal halving): half the prefill crossover
+    assert r["dsa_indexer_crossover_tokens_decode_flops"] == \
+        pytest.approx(r["dsa_indexer_crossover_tokens_config"] / 2, rel=1e-12)
+
+
+def test_issue_15_labels(results):
+    """SQ-5 on its own reading (prefill FLOPs with the indexer's real projections); SQ-6 on its
+    exponent; RP-19 'does not follow' (no square root; for MLA bandwidth does not bind)."""
+    from helpers.verdicts import ratio_verdict
+    recorded = read_claims()
+    sq5 = claims.get("SQ-5")
+    pairs = [(sq5.value("crossover_context"),
+              results["dsa_indexer_crossover_tokens_true_projections"]["value"]),
+             (sq5.value("indexer_over_attention_1m"),
+              results["dsa_indexer_over_attention_1m_true_projections"]["value"]),
+             (sq5.value("indexer_over_attention_12m"),
+              results["dsa_indexer_over_attention_12m_true_projections"]["value"])]
+    c, d = max(pairs, key=lambda cd: abs(math.log(cd[1] / cd[0])))
+    assert recorded["SQ-5"]["verdict"] == ratio_verdict(c, d)
+    assert recorded["SQ-6"]["verdict"] == "holds"
+    assert results["h100_kv_read_over_all_arithmetic_at_plateau_fp8_cache"]["value"] < 1 < \
+        results["h100_kv_read_over_all_arithmetic_at_plateau"]["value"]

@@ -27,13 +27,13 @@ import math
 
 import sympy as sp
 
-from . import catalog, formulas as f
-from .registry import Headline, claimed, const, derived, field, hw
+from . import catalog, formulas as f, units as U
+from .registry import Headline, claimed, const, derived, field, hw, hw_other
 
 # --- symbols -------------------------------------------------------------------------------
 L_step = sp.Symbol(r"L_\mathrm{step}", positive=True)   # context at which a price steps up
 kappa = sp.Symbol(r"\kappa", positive=True)             # KV time / arithmetic time at L_step
-rho = sp.Symbol(r"\rho", positive=True)                 # a price ratio (long/short, out/in)
+q = sp.Symbol("q", positive=True)                       # a price ratio (long/short, out/in)
 r = sp.Symbol("r", positive=True)                       # hardware ratio F/W, FLOP per byte
 beta = sp.Symbol(r"\beta", positive=True)               # bytes per cached element
 n_L = sp.Symbol(r"n_L", positive=True)                  # layers
@@ -53,16 +53,52 @@ T = sp.Symbol("T", positive=True)                       # cache time-to-live, s
 b_grow = sp.Symbol(r"b_\mathrm{grow}", positive=True)   # cache bytes read per token of context
 b_fixed = sp.Symbol(r"b_\mathrm{fixed}", positive=True) # cache bytes read whatever the context
 L_thr = sp.Symbol(r"L_\mathrm{thr}", positive=True)     # window / top-k: below it all is read
+n_acc = sp.Symbol(r"n_\mathrm{acc}", positive=True)     # tokens accepted per cache read
+n_h = sp.Symbol(r"n_h", positive=True)                  # query heads per layer
+d_c = sp.Symbol(r"d_c", positive=True)                  # MLA latent width (kv_lora_rank)
+d_R = sp.Symbol(r"d_R", positive=True)                  # MLA RoPE key width
+d_nope = sp.Symbol(r"d_\mathrm{nope}", positive=True)   # MLA query/key width without RoPE
+d_v = sp.Symbol(r"d_v", positive=True)                  # width of one value sum
+X_pre = sp.Symbol(r"X_\mathrm{pre}", positive=True)     # measured prefill tokens/s per node
+X_dec = sp.Symbol(r"X_\mathrm{dec}", positive=True)     # measured decode tokens/s per node
+s_hit = sp.Symbol(r"s_\mathrm{hit}", positive=True)     # share of input tokens that hit the cache
+F_8 = sp.Symbol(r"F_\mathrm{FP8}", positive=True)       # dense FP8 FLOP/s (the weights' matmuls)
+n_ssd = sp.Symbol(r"n_\mathrm{ssd}", positive=True)     # drives in a storage node
+C_ssd = sp.Symbol(r"C_\mathrm{ssd}", positive=True)     # capacity of one drive, bytes
+W_ssd = sp.Symbol(r"W_\mathrm{ssd}", positive=True)     # read bandwidth of one drive, bytes/s
+W_nic = sp.Symbol(r"W_\mathrm{nic}", positive=True)     # a storage node's NIC bandwidth, bytes/s
+n_gpu = sp.Symbol(r"n_\mathrm{gpu}", positive=True)     # accelerators per node
+n_dom = sp.Symbol(r"n_\mathrm{dom}", positive=True)     # accelerators in one replica (a domain)
+C_alt = sp.Symbol(r"C_\mathrm{alt}", positive=True)     # the same printed capacity, other unit
+M_w = sp.Symbol(r"M_\mathrm{w}", positive=True)         # weight bytes of a replica, N_tot b_w
 
 SYMBOL_MEANING = {
     L_step: "context length at which a price steps up (tokens)",
     kappa: "KV-fetch time ÷ arithmetic time per token, at the step",
-    rho: "a price ratio: long ÷ short context, or output ÷ input",
+    q: "a price ratio (a quotient of two prices): long ÷ short context, or output ÷ input",
     r: "hardware ratio F/W, FLOP per byte",
     beta: "bytes per cached element",
     g: "layers that share one KV cache",
     C: "capacity of a memory tier, bytes",
     W_tier: "read bandwidth of a memory tier, bytes/s",
+    n_acc: "tokens accepted per verification step (speculative decoding): one cache read each",
+    n_h: "query heads per layer",
+    d_c: "MLA latent width (cached per token and layer)",
+    d_R: "MLA RoPE key width (cached per token and layer)",
+    d_nope: "MLA query/key width without RoPE (un-absorbed form)",
+    d_v: "width of one value sum (un-absorbed form)",
+    X_pre: "measured prefill throughput, input tokens/s per node",
+    X_dec: "measured decode throughput, output tokens/s per node",
+    s_hit: "share of input tokens served from the cache",
+    F_8: "dense FP8 FLOP/s (the BF16 rate on a part without FP8 units)",
+    n_ssd: "drives in a networked storage node",
+    C_ssd: "capacity of one drive, bytes",
+    W_ssd: "read bandwidth of one drive, bytes/s",
+    W_nic: "network bandwidth of a storage node, bytes/s",
+    n_gpu: "accelerators per node",
+    n_dom: "accelerators in one replica (one scale-up domain)",
+    C_alt: "the same printed HBM capacity read in its other unit (GB vs GiB)",
+    M_w: "weight bytes a replica holds, N_tot b_w",
 }
 
 # --- per-token decode cost -----------------------------------------------------------------
@@ -82,19 +118,19 @@ decode_cost_token = sp.Max(t_compute_token, t_weights_token + t_kv_token)
 # it counts *elements* of cache (bytes only at one byte per element)
 kv_elements_lecture = f.N_act / (r * L_step)
 
-# Three readings of a price step of size rho, each a value of kappa:
+# Three readings of a price step of size q, each a value of kappa:
 # * onset: the step sits where KV fetch starts to cost as much as arithmetic (the lecture);
 #   its size is not used.
 # * serial, tiers priced at their lower edge: cost = arithmetic + KV; the long tier's price is
-#   the cost at L_step, the short tier's the cost at zero context: 1 + kappa = rho.
+#   the cost at L_step, the short tier's the cost at zero context: 1 + kappa = q.
 # * overlapped, same edges: cost = max(arithmetic, KV); below the step the price pays for
-#   arithmetic, above it for the KV fetch at L_step: kappa = rho.
+#   arithmetic, above it for the KV fetch at L_step: kappa = q.
 KAPPA_READINGS = {"onset (lecture)": sp.Integer(1),
-                  "serial cost, tiers priced at their lower edge": rho - 1,
-                  "overlapped cost, tiers priced at their lower edge": rho}
+                  "serial cost, tiers priced at their lower edge": q - 1,
+                  "overlapped cost, tiers priced at their lower edge": q}
 kv_bytes_at_onset = kv_bytes_from_step.subs(kappa, 1)
 # the smallest and largest reading of a step from p_short to p_long
-_step_size = {rho: p_long / p_short}
+_step_size = {q: p_long / p_short}
 kv_bytes_from_step_low = kv_bytes_from_step.subs(kappa, sp.Min(*KAPPA_READINGS.values()))
 kv_bytes_from_step_high = kv_bytes_from_step.subs(kappa, sp.Max(*KAPPA_READINGS.values()))
 
@@ -103,23 +139,68 @@ def kappa_readings(price_ratio: float) -> dict[str, float]:
     """KV-fetch / arithmetic time at the step under each of :data:`KAPPA_READINGS`."""
     if price_ratio <= 1:
         raise ValueError(f"a price step must raise the price, got ratio {price_ratio}")
-    return {k: f.evaluate(v, {rho: price_ratio}) for k, v in KAPPA_READINGS.items()}
+    return {k: f.evaluate(v, {q: price_ratio}) for k, v in KAPPA_READINGS.items()}
 
+
+# Speculative decoding: one verification pass reads each sequence's cache once and accepts n_acc
+# tokens, so the KV fetch per generated token is divided by n_acc; the arithmetic per token is not
+(kv_bytes_from_step_spec,) = sp.solve(
+    sp.Eq(t_kv_token.subs(f.L, L_step) / n_acc, kappa * t_compute_token), f.b_kv)
+kv_bytes_at_onset_spec = kv_bytes_from_step_spec.subs(kappa, 1)
+
+# A second mechanism, capacity: a replica of HBM capacity C holding M_w = N_tot b_w of weights
+# holds (C - M_w) / (L b_kv) sequences; the step sits where that falls below the balance batch B*
+(kv_bytes_capacity_step,) = sp.solve(
+    sp.Eq((C - f.N_tot * f.b_w) / (L_step * f.b_kv), f.balance_batch()), f.b_kv)
+capacity_over_bandwidth_step = sp.simplify(
+    (kv_bytes_capacity_step / kv_bytes_at_onset).subs(f.N_tot, M_w / f.b_w))   # C / M_w - 1
+# zero where the weights do not fit the replica at all
+capacity_step_factor = sp.Piecewise((capacity_over_bandwidth_step, M_w < C), (0, True))
 
 # --- the input (prefill) step reads attention FLOPs, not KV bytes ---------------------------
 # a causal prompt of length L: each token attends to L/2 earlier ones on average
 prefill_cost_token = (2 * f.N_act + f.a_kv * f.L / 2) / f.F
 (attention_flops_from_input_step,) = sp.solve(
-    sp.Eq(prefill_cost_token.subs(f.L, L_step), rho * prefill_cost_token.subs(f.L, 0)), f.a_kv)
+    sp.Eq(prefill_cost_token.subs(f.L, L_step), q * prefill_cost_token.subs(f.L, 0)), f.a_kv)
+
+# The input and output steps read together. The input step's attention FLOPs over the output
+# step's cache bytes (onset reading) is an attention intensity, 2 (q - 1) F / W; and a decode
+# token at L_step would do a_kv L_step of attention arithmetic beside 2 N_act, so the output cost
+# would rise by at least 1 + 2 (q - 1) from arithmetic alone (decode attends to all L, not L/2)
+joint_attention_intensity = sp.simplify(attention_flops_from_input_step / kv_bytes_at_onset)
+output_step_implied_by_input = sp.simplify(
+    (2 * f.N_act + attention_flops_from_input_step * L_step) / (2 * f.N_act))
+
+# MLA attention FLOPs per generated token per context token, all layers. Absorbed (decode, MQA
+# mode): every head scores the latent + RoPE key and sums the latent. Un-absorbed (prefill, MHA
+# mode): every head has its own key of d_nope + d_R and value of d_v, expanded from the latent
+mla_decode_flops = n_L * n_h * 2 * (2 * d_c + d_R)
+mla_prefill_flops = n_L * n_h * 2 * (d_nope + d_R + d_v)
+
+# With attention arithmetic a_kv L beside the weights' 2 N_act, the KV read overtakes all of the
+# arithmetic at 2 N_act W / (F b_kv - a_kv W), and never once a_kv / b_kv reaches F / W
+kv_crossover_with_attention = sp.Piecewise((sp.oo, f.a_kv * f.W >= f.F * f.b_kv),
+                                           (f.max_compute_bound_context, True))
 
 # --- output / input price ratio ------------------------------------------------------------
 # prefill is compute-bound at peak: 2 N_act / F per token; decode is memory-bound below B*
 output_input_cost_ratio = (t_weights_token + t_kv_token) / t_compute_token
-(implied_decode_batch,) = sp.solve(sp.Eq(output_input_cost_ratio, rho), f.B)
-# once L/L_x reaches rho the KV reads alone cost more than the ratio allows: no batch does
-implied_decode_batch_or_none = sp.Piecewise((sp.oo, rho <= f.L / kv_crossover_context),
+(implied_decode_batch,) = sp.solve(sp.Eq(output_input_cost_ratio, q), f.B)
+# once L/L_x reaches q the KV reads alone cost more than the ratio allows: no batch does
+implied_decode_batch_or_none = sp.Piecewise((sp.oo, q <= f.L / kv_crossover_context),
                                             (implied_decode_batch, True))
 
+
+# DeepSeek's measured costs (its inference-system overview): node-seconds per output token over
+# node-seconds per input token; per cache-miss token if a hit costs no prefill at all
+measured_cost_ratio = X_pre / X_dec
+measured_cost_ratio_per_miss = X_pre * (1 - s_hit) / X_dec
+# the share of a node's FP8 peak the weights' 2 N_act FLOPs per token use: the ratio of the two
+# utilisations is the measured cost ratio
+weight_flops_utilisation = f.B * 2 * f.N_act / (n_gpu * F_8)      # B: tokens/s per node here
+# one decode token at context L: KV read time over all arithmetic (FP8 weight matmuls, attention
+# at F: DeepSeek runs core MLA in BF16)
+kv_read_over_all_arithmetic = (f.L * f.b_kv / f.W) / (2 * f.N_act / F_8 + f.L * f.a_kv / f.F)
 
 # --- KV-cache size per token, per layer and whole model ------------------------------------
 # cross-layer sharing (stated symbolically): groups of g adjacent layers share one K and V
@@ -237,10 +318,23 @@ def crossover_context(model, accelerator, bytes_per_element: float = 2.0,
 
 # --- cache pricing as a memory hierarchy ---------------------------------------------------
 drain_time = C / W_tier
+# one convention for HBM: the printed number read in decimal bytes (the smaller reading)
+drain_time_hbm = sp.Min(C, C_alt) / W_tier
+# a networked storage node serves reads only through its NICs: capacity / min(NICs, drives)
+networked_drain_time = n_ssd * C_ssd / sp.Min(W_nic, n_ssd * W_ssd)
 # a cache hit is worth keeping while holding it costs less than serving a miss instead
 break_even_hold_time = (p_in - p_hit) / p_store
 # Anthropic-style: a write premium over the base input price buys T seconds of storage
 implied_storage_price = (p_write - p_in) / T
+
+
+def hbm_capacity_decimal(acc) -> float:
+    """An accelerator's HBM capacity under the chapter's one convention: the printed number read
+    in decimal bytes, the smaller of its two readings (NVIDIA's "80 GB" as 80e9 B, Google's
+    "192 GiB" as 192e9 B), as :data:`drain_time_hbm` reads it."""
+    fld = acc.fields["hbm_capacity"]
+    other = U.other_reading(fld)
+    return fld.si if other is None else min(fld.si, other)
 
 
 def usd_per_gb_hour(storage_usd_per_token_second: float, kv_bytes_per_token: float) -> float:
@@ -300,16 +394,62 @@ _DEEPSEEK = {f.N_tot: field("models", "deepseek_v3", "total_params"),
 # a price ratio as the headline reads it: (its expression, where its symbols come from)
 _DEEPSEEK_RATIO = (p_out / p_in, {p_out: field("prices", DEEPSEEK_API, "output"),
                                   p_in: field("prices", DEEPSEEK_API, "input")})
-_CLAIMED_RATIO = (rho, {rho: claimed("RP-17", "output_input_ratio")})
+_CLAIMED_RATIO = (q, {q: claimed("RP-17", "output_input_ratio")})
 
 
 def _batch(name: str, description: str, context: int, ratio: tuple) -> Headline:
     ratio_expr, ratio_inputs = ratio
     return Headline(name, "sequences", description + " (inf: no batch covers the KV reads)",
-                    implied_decode_batch_or_none.subs(rho, ratio_expr),
+                    implied_decode_batch_or_none.subs(q, ratio_expr),
                     {**_CHIP, **_DEEPSEEK, **ratio_inputs,
                      f.L: const(context, f"a {context:,}-token context")},
                     claims=("RP-17",), fmt="sequences")
+
+
+# --- the new readings' inputs ---------------------------------------------------------------
+FP8_BYTES = 1
+_FP8_CHIP = {f.F: hw("fp8_dense_flops"), f.W: hw("hbm_bandwidth")}   # as the _fp8 step headline
+_DS_MLA = {n_L: field("models", "deepseek_v3", "n_layers"),
+           n_h: field("models", "deepseek_v3", "n_heads"),
+           d_R: field("models", "deepseek_v3", "qk_rope_head_dim"),
+           d_nope: field("attention_reports", "deepseek_v3_mla_dims", "qk_nope_head_dim"),
+           d_v: field("attention_reports", "deepseek_v3_mla_dims", "v_head_dim")}
+
+
+def deepseek_v3_fp8_cache_bytes() -> float:
+    """DeepSeek's deployed FP8 MLA cache (FlashMLA's 656-byte entry) per token, all layers."""
+    entry = catalog.load("attention_reports")["flashmla_fp8_cache"].entry_bytes
+    return catalog.models()["deepseek_v3"].n_layers * entry
+
+
+def _ds_decode_flops() -> float:
+    return f.attention_flops_per_context_token(catalog.models()["deepseek_v3"])
+
+
+_DS_ATTN = {f.a_kv: derived(_ds_decode_flops, "DeepSeek-V3 absorbed-MLA decode FLOPs per "
+                                              "context token (formulas)"),
+            f.N_act: field("models", "deepseek_v3", "active_params")}
+_DS_BF16_CACHE = {f.b_kv: _DEEPSEEK[f.b_kv]}
+_DS_FP8_CACHE = {f.b_kv: derived(deepseek_v3_fp8_cache_bytes, "DeepSeek-V3 FP8 MLA cache, "
+                                 "FlashMLA's 656 B per token and layer (attention_reports)")}
+_SERVICE = "deepseek_v3_r1_service_2025_02"
+_MEASURED = {X_pre: field("usage", _SERVICE, "prefill_tokens_per_node"),
+             X_dec: field("usage", _SERVICE, "decode_tokens_per_node"),
+             s_hit: derived(lambda: (lambda e: e.cache_hit_tokens / e.input_tokens)(
+                 catalog.load("usage")[_SERVICE]), "DeepSeek's cache-hit share of input tokens "
+                                                   "(usage.yaml)")}
+# the H800 has the H100 SXM's tensor-core rates and HBM (attention_reports flashmla_h800_rates)
+_H800_UTIL = {n_gpu: field("usage", _SERVICE, "gpus_per_node"),
+              F_8: field("accelerators", "h100", "fp8_dense_flops"),
+              f.N_act: field("models", "deepseek_v3", "active_params")}
+_MTP = {n_acc: derived(lambda: 1 + catalog.load("usage")["deepseek_v3_mtp"].second_token_acceptance,
+                       "1 + DeepSeek-V3's second-token acceptance (usage.yaml deepseek_v3_mtp)")}
+_HBM_DECIMAL = {C: hw("hbm_capacity"), C_alt: hw_other("hbm_capacity")}
+
+
+def _step_for(key: str) -> dict:
+    """The 200k step read for another model's active parameters."""
+    return {**_STEP, f.N_act: field("models", key, "active_params")}
 
 
 HEADLINES = [
@@ -345,7 +485,7 @@ HEADLINES = [
     _crossover("gpt_oss_120b", "gpt-oss-120b"),
     Headline("deepseek_api_implied_batch", "sequences",
              "DeepSeek-V3 decode batch implied by DeepSeek's own output/input ratio at short "
-             "context", implied_decode_batch.subs({f.L: 0, rho: _DEEPSEEK_RATIO[0]}),
+             "context", implied_decode_batch.subs({f.L: 0, q: _DEEPSEEK_RATIO[0]}),
              {**_CHIP, **{k: v for k, v in _DEEPSEEK.items() if k != f.b_kv},
               **_DEEPSEEK_RATIO[1]},
              claims=("RP-17",), fmt="integer"),
@@ -355,8 +495,23 @@ HEADLINES = [
            "output/input ratio at 2,048 tokens", EX_CONTEXT_SHORT, _CLAIMED_RATIO),
     _batch("ex_ds_batch_32k_five", "exercise: DeepSeek-V3 decode batch implied by the claimed "
            "output/input ratio at 32,768 tokens", EX_CONTEXT_LONG, _CLAIMED_RATIO),
-    Headline("drain_seconds_hbm", "s", "HBM capacity / HBM bandwidth", drain_time,
-             {C: hw("hbm_capacity"), W_tier: hw("hbm_bandwidth")}, claims=("RP-18",),
-             fmt="duration"),
+    Headline("drain_seconds_hbm", "s", "HBM capacity (the printed number in decimal bytes) / "
+             "HBM bandwidth", drain_time_hbm, {**_HBM_DECIMAL, W_tier: hw("hbm_bandwidth")},
+             claims=("RP-18",), fmt="duration"),
+    # --- the second edition's readings ---
+    # [G1]
+    # RP-15: how the ~2 KB reading moves with the active parameters and speculative decoding
+    Headline("kv_bytes_per_token_price_step_fp8_kimi_k2_active", "bytes/token",
+             "FP8 onset reading of the 200k step for Kimi K2's active parameters",
+             kv_bytes_at_onset, {**_FP8_CHIP, **_step_for("kimi_k2")}, claims=("RP-15",),
+             fmt="integer"),
+    Headline("kv_bytes_per_token_price_step_fp8_llama3_405b_active", "bytes/token",
+             "FP8 onset reading of the 200k step for Llama 3.1 405B's active parameters",
+             kv_bytes_at_onset, {**_FP8_CHIP, **_step_for("llama3_405b")}, claims=("RP-15",),
+             fmt="integer"),
+    Headline("kv_bytes_per_token_price_step_fp8_mtp", "bytes/token",
+             "FP8 onset reading of the 200k step (100B active) when speculative decoding accepts "
+             "1 + DeepSeek-V3's MTP acceptance tokens per cache read", kv_bytes_at_onset_spec,
+             {**_FP8_CHIP, **_STEP, **_MTP}, claims=("RP-15",), fmt="integer"),
 ]
 

@@ -110,9 +110,10 @@ def test_chapter_4_results_match_the_catalogs(results, idx):
             2 * llama.active_params * h100.hbm_bandwidth / (h100.bf16_dense_flops * kv_llama),
         "kv_crossover_context_deepseek_v3":
             2 * ds.active_params * h100.hbm_bandwidth / (h100.bf16_dense_flops * 61 * 576 * 2),
-        "drain_seconds_hbm": h100.hbm_capacity / h100.hbm_bandwidth,
-        "h100_drain_seconds_hbm": h100.hbm_capacity / h100.hbm_bandwidth,
-        "tpu7x_drain_seconds_hbm": tpu.hbm_capacity / tpu.hbm_bandwidth,
+        # one convention: the printed capacity in decimal bytes (80 GB, and 192 GiB as 192 GB)
+        "drain_seconds_hbm": 80e9 / h100.hbm_bandwidth,
+        "h100_drain_seconds_hbm": 80e9 / h100.hbm_bandwidth,
+        "tpu7x_drain_seconds_hbm": 192e9 / tpu.hbm_bandwidth,
         **{f"drain_seconds_{k}": tiers[t].capacity / tiers[t].read_bandwidth
            for k, t in (("dram", "host_dram_dgx"), ("flash", "flash_pm1743"),
                         ("disk", "disk_exos_x24"))},
@@ -169,7 +170,7 @@ def test_output_step_headlines_are_the_extreme_readings_of_the_step():
     for ratio in (1.2, 1.5, 2.0, 3.7):
         readings = p.kappa_readings(ratio).values()
         for expr, pick in ((p.kv_bytes_from_step_low, min), (p.kv_bytes_from_step_high, max)):
-            assert f.evaluate(expr / p.kv_bytes_at_onset, {p.rho: ratio}) == pick(readings)
+            assert f.evaluate(expr / p.kv_bytes_at_onset, {p.q: ratio}) == pick(readings)
 
 
 def test_implied_batch_headlines_by_hand():
@@ -229,14 +230,14 @@ def test_output_input_ratio_is_balance_over_batch_plus_context_over_crossover():
     assert sp.simplify(ratio - (f.balance_batch() / f.B + f.L / p.kv_crossover_context)) == 0
     # at the balance batch and zero context, output costs exactly what input does
     assert sp.simplify(ratio.subs({f.B: f.balance_batch(), f.L: 0}) - 1) == 0
-    assert sp.simplify(ratio.subs(f.B, p.implied_decode_batch) - p.rho) == 0
-    assert sp.simplify(p.implied_decode_batch.subs({p.rho: 1, f.L: 0}) - f.balance_batch()) == 0
+    assert sp.simplify(ratio.subs(f.B, p.implied_decode_batch) - p.q) == 0
+    assert sp.simplify(p.implied_decode_batch.subs({p.q: 1, f.L: 0}) - f.balance_batch()) == 0
 
 
 def test_input_step_reading_doubles_the_prefill_cost():
     a = p.attention_flops_from_input_step
     cost = p.prefill_cost_token
-    assert sp.simplify(cost.subs(f.a_kv, a).subs(f.L, p.L_step) - p.rho * cost.subs(f.L, 0)) == 0
+    assert sp.simplify(cost.subs(f.a_kv, a).subs(f.L, p.L_step) - p.q * cost.subs(f.L, 0)) == 0
 
 
 def test_read_bytes_are_continuous_and_the_crossover_solves_them(idx):
@@ -253,6 +254,20 @@ def test_read_bytes_are_continuous_and_the_crossover_solves_them(idx):
     m = catalog.models()["deepseek_v3_2"]
     reads = p.kv_read_bytes(m, np.logspace(2, 7, 50), 2, *idx)
     assert np.all(np.diff(reads) > 0)
+
+
+def test_hbm_capacity_reads_the_printed_number_in_decimal_bytes_on_every_part():
+    """One convention for every part: the smaller of the two readings (GB vs GiB) of the printed
+    number, whichever unit the catalog keeps it in; the drain headline reads the same."""
+    accs = catalog.accelerators()
+    assert p.hbm_capacity_decimal(accs["h100"]) == 80e9          # printed "80 GB"
+    assert p.hbm_capacity_decimal(accs["tpu7x"]) == 192e9        # printed "192 GiB"
+    for a in accs.values():
+        fld = a.fields["hbm_capacity"]
+        assert p.hbm_capacity_decimal(a) == pytest.approx(fld.value * 1e9 if fld.unit in
+                                                          ("GB", "GiB") else fld.si), a.key
+        assert registry.get("drain_seconds_hbm").value(a) == pytest.approx(
+            p.hbm_capacity_decimal(a) / a.hbm_bandwidth, rel=1e-12), a.key
 
 
 def test_cache_tier_formulas():
@@ -344,7 +359,34 @@ def test_tpu_rerun_moves_run_results_and_keeps_named_ones(v6e_run):
         assert v6e_run[name]["value"] == pytest.approx(committed[name]["value"] * scale, rel=1e-12)
         assert v6e_run[name]["accelerator"] == "tpu_v6e"
     assert v6e_run["drain_seconds_hbm"]["value"] == \
-        pytest.approx(v6e.hbm_capacity / v6e.hbm_bandwidth)
+        pytest.approx(p.hbm_capacity_decimal(v6e) / v6e.hbm_bandwidth)
     for name, r in committed.items():
         if name.split("_")[0] in catalog.accelerators() or r["accelerator"] is None:
             assert v6e_run[name]["value"] == r["value"], name
+
+
+# --- the second edition's readings ---------------------------------------------------------
+def _onset(a, n_act, flops=None, n_acc=1.0):
+    """Hand arithmetic: bytes per token that put the KV fetch level with 2 N_act FLOPs at 200k,
+    when one cache read serves n_acc accepted tokens."""
+    gemini = catalog.prices()[p.GEMINI]
+    return n_acc * 2 * n_act * a.hbm_bandwidth / (
+        (flops or a.bf16_dense_flops) * gemini.long_context_threshold)
+
+
+def test_speculative_decoding_multiplies_the_step_reading_by_the_acceptance_length():
+    assert sp.simplify(p.kv_bytes_from_step_spec - p.n_acc * p.kv_bytes_from_step) == 0
+    assert sp.simplify(p.kv_bytes_from_step_spec.subs(p.n_acc, 1) - p.kv_bytes_from_step) == 0
+    mtp = catalog.load("usage")["deepseek_v3_mtp"]
+    models, rp15 = catalog.models(), claims.get("RP-15")
+    for a in catalog.accelerators().values():
+        if not a.has("fp8_dense_flops"):        # the _fp8 readings need FP8 units
+            continue
+        fp8 = a.fp8_dense_flops
+        assert registry.get("kv_bytes_per_token_price_step_fp8_mtp").value(a) == pytest.approx(
+            _onset(a, rp15.value("active_params"), fp8, 1 + mtp.second_token_acceptance),
+            rel=1e-12), a.key
+        for key in ("kimi_k2", "llama3_405b"):
+            h = registry.get(f"kv_bytes_per_token_price_step_fp8_{key}_active")
+            assert h.value(a) == pytest.approx(_onset(a, models[key].active_params, fp8),
+                                               rel=1e-12), (key, a.key)

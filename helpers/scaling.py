@@ -7,6 +7,9 @@ Conventions (stated once, used everywhere in the chapter):
   token, with constants from ``helpers/catalogs/scaling_laws.yaml``.
 * The symbol ``B`` here is the data coefficient of the loss law, not chapter 1's decode batch;
   no expression uses both.
+* FLOPs are not dollars: a token's cost is price x FLOPs / (MFU x peak FLOP/s), and decode runs at
+  a far lower MFU than training. ``chi`` is the number of served tokens that cost as much as one
+  pre-training token (3 when FLOPs are cost; 3 MFU_inf / MFU_train on one chip at one price).
 
 Everything symbolic is a plain SymPy expression so that a chapter can derive it on the page and
 assert that its derivation equals the one here. The chapter's hardware-dependent headlines (the
@@ -39,6 +42,18 @@ r = sp.Symbol("r", positive=True)                        # inference compute / t
 tau = sp.Symbol(r"\tau", positive=True)                  # token efficiency of a new model
 G_hours = sp.Symbol(r"H_\mathrm{GPU}", positive=True)    # accelerator-seconds of a run
 F_peak = sp.Symbol("F", positive=True)                   # peak dense FLOP/s per accelerator
+mfu_train = sp.Symbol(r"\mathrm{MFU}_\mathrm{train}", positive=True)   # pre-training MFU
+mfu_inf = sp.Symbol(r"\mathrm{MFU}_\mathrm{inf}", positive=True)       # serving (decode) MFU
+q_train = sp.Symbol(r"q_\mathrm{train}", positive=True)  # price of an accelerator-second, training
+q_inf = sp.Symbol(r"q_\mathrm{inf}", positive=True)      # the same, serving
+chi = sp.Symbol(r"\chi", positive=True)                  # served tokens costing one trained token
+R_dec = sp.Symbol(r"R_\mathrm{dec}", positive=True)      # decode tokens/s per serving node
+n_gpu = sp.Symbol(r"n_\mathrm{GPU}", positive=True)      # accelerators per node
+n_nodes = sp.Symbol(r"n_\mathrm{nodes}", positive=True)  # mean serving nodes over a window
+T_win = sp.Symbol(r"T_\mathrm{win}", positive=True)      # the window's length, s
+D_out = sp.Symbol(r"D_\mathrm{out}", positive=True)      # output tokens served in the window
+A_meta = sp.Symbol(r"A_\mathrm{L3}", positive=True)      # Meta's fit: D* = A_L3 C^a_L3
+a_meta = sp.Symbol(r"a_\mathrm{L3}", positive=True)
 
 SYMBOL_MEANING = {
     N: "parameters a token touches (active parameters)",
@@ -57,6 +72,18 @@ SYMBOL_MEANING = {
     tau: "token efficiency: tokens an old model needs / tokens a new one needs",
     G_hours: "accelerator-seconds a run took (GPU-hours x 3600)",
     F_peak: "peak dense FLOP/s of one accelerator",
+    mfu_train: "model FLOPs utilisation of pre-training (useful FLOPs / peak)",
+    mfu_inf: "model FLOPs utilisation of serving (decode)",
+    q_train: "price of one accelerator-second used for training",
+    q_inf: "price of one accelerator-second used for serving",
+    chi: "served tokens that cost as much as one pre-training token",
+    R_dec: "decode tokens per second of one serving node",
+    n_gpu: "accelerators per node",
+    n_nodes: "mean number of serving nodes over a window",
+    T_win: "length of that window, s",
+    D_out: "output tokens served in that window",
+    A_meta: "coefficient of Meta's Llama 3 fit D* = A C^a (tokens)",
+    a_meta: "exponent of Meta's Llama 3 fit",
 }
 
 FIT_SYMBOLS = {"e_irreducible": E, "a_params": A, "b_data": B, "alpha": alpha, "beta": beta}
@@ -95,18 +122,63 @@ def mfu(flops, accelerator_seconds, peak_flops):
     return flops / (accelerator_seconds * peak_flops)
 
 
+# --- dollars, not FLOPs ----------------------------------------------------------------------
+def dollars(flops, utilisation, price, peak=F_peak):
+    """What FLOPs cost: price per accelerator-second x accelerator-seconds, where the seconds are
+    FLOPs / (MFU x peak FLOP/s)."""
+    return price * flops / (utilisation * peak)
+
+
+# Equal dollars on pre-training and serving, 6ND at MFU_train against 2N D_inf at MFU_inf on the
+# same accelerator: D_inf / D = 3 (MFU_inf / MFU_train) (q_train / q_inf). FLOPs as cost is
+# MFU_inf = MFU_train and q_inf = q_train, i.e. chi = 3.
+equal_cost_served_tokens = 3 * mfu_inf * q_train / (mfu_train * q_inf)
+
+
+def inference_aware_condition_dollars() -> sp.Expr:
+    """The inference-aware first-order condition when dollars, not FLOPs, are minimised:
+    alpha A N^-alpha - (1 + D_inf/(chi D)) beta B D^-beta, chi served tokens costing one trained
+    token. chi = 3 is the FLOP condition."""
+    return alpha * A * N**-alpha - (1 + D_inf / (chi * D)) * beta * B * D**-beta
+
+
+# MFUs from published rates: a run of G_hours accelerator-seconds over D tokens at 6N FLOPs each,
+# and a serving node of n_gpu accelerators decoding R_dec tokens/s at 2N FLOPs each.
+mfu_of_run = 6 * N * D / (G_hours * F_peak)
+mfu_of_decode = 2 * N * (R_dec / n_gpu) / F_peak
+# chi from one model on one accelerator type at one price (DeepSeek-V3 on H800s): N and F cancel,
+# leaving accelerator-seconds per trained token over accelerator-seconds per decoded token.
+chi_measured = sp.simplify(equal_cost_served_tokens.subs(
+    {mfu_inf: mfu_of_decode, mfu_train: mfu_of_run, q_inf: q_train}))
+# The same with everything a served output token costs over a whole day (prefill, idle nodes):
+# the day's accelerator-seconds n_nodes n_gpu T_win over its D_out output tokens.
+chi_all_in = (G_hours / D) / (n_nodes * n_gpu * T_win / D_out)
+
+# Meta's Llama 3 law gives the compute-optimal token count directly, D* = A C^a; with C = 6ND
+# its tokens per parameter are D* / (C / (6 D*)).
+meta_tokens_opt = A_meta * C**a_meta
+meta_tokens_per_param = 6 * meta_tokens_opt**2 / C
+
+
 # --- numbers from the catalog --------------------------------------------------------------
 
-def fit(key: str, precise: bool = False) -> dict[sp.Symbol, float]:
+def fit(key: str, rounded: bool = False) -> dict[sp.Symbol, float]:
     """The loss-law constants of one fit in ``scaling_laws.yaml`` as a SymPy substitution.
-    ``precise`` takes a field's first alternative where it has one (Hoffmann's unrounded
-    constants)."""
+    Hoffmann's entry holds the unrounded estimates; ``rounded`` takes each field's first
+    alternative where it has one (the constants as the paper prints them)."""
     e = catalog.load("scaling_laws")[key]
     out = {}
     for name, sym in FIT_SYMBOLS.items():
         fld = e.fields[name]
-        out[sym] = fld.alternatives[0].si if precise and fld.alternatives else fld.si
+        out[sym] = fld.alternatives[0].si if rounded and fld.alternatives else fld.si
     return out
+
+
+def range_verdict(low: float, high: float, derived: float, band=None) -> str:
+    """The book's rule for a claim that states a range ("75-100x"): judged against the nearer
+    end of the range, so any derived value inside it holds."""
+    from .verdicts import DEFAULT, ratio_verdict
+    return ratio_verdict(min(max(derived, low), high), derived, band or DEFAULT)
 
 
 def numeric_min_on_grid(f, lo: float, hi: float, rounds: int = 6, points: int = 2001) -> float:
@@ -156,10 +228,35 @@ def _same_mfu(size: str) -> Headline:
         fmt="millions")                                           # glued as "30.8M"
 
 
-HEADLINES = [_same_mfu(size) for size in _LLAMA]
+_DS_RUN, _DS_SERVE = ("training_runs", "deepseek_v3"), ("training_runs", "deepseek_v3_serving")
+
+HEADLINES = [_same_mfu(size) for size in _LLAMA] + [
+    Headline("equal_cost_inference_to_pretraining_tokens", "ratio",
+             "decoded tokens that cost as much as one pre-training token, 3 MFU_dec / MFU_train, "
+             "DeepSeek-V3 trained and served on H800s at one price per GPU-hour",
+             chi_measured,
+             {G_hours: field(*_DS_RUN, "gpu_hours"),
+              D: field("models", "deepseek_v3", "training_tokens"),
+              R_dec: field(*_DS_SERVE, "decode_tokens_per_node_s"),
+              n_gpu: field(*_DS_SERVE, "gpus_per_node")},
+             claims=("RP-12", "RP-13", "RP-14"), fmt="num"),
+    Headline("equal_cost_output_to_pretraining_tokens_all_in", "ratio",
+             "output tokens that cost as much as one pre-training token when each carries its "
+             "share of a whole serving day (prefill, cache, idle nodes), DeepSeek-V3 on H800s",
+             chi_all_in,
+             {G_hours: field(*_DS_RUN, "gpu_hours"),
+              D: field("models", "deepseek_v3", "training_tokens"),
+              n_nodes: field(*_DS_SERVE, "mean_nodes"), n_gpu: field(*_DS_SERVE, "gpus_per_node"),
+              T_win: field(*_DS_SERVE, "window"), D_out: field(*_DS_SERVE, "output_tokens")},
+             claims=("RP-12", "RP-14"), fmt="num"),
+]
 
 __all__ = ["N", "D", "C", "E", "A", "B", "alpha", "beta", "D_inf", "D_rl", "c_rl", "eta", "r",
-           "tau", "G_hours", "F_peak", "F_run", "loss", "train_flops", "inference_flops",
-           "rl_flops", "N_opt", "D_opt", "tokens_per_param_opt", "gamma", "data_for_cost_ratio",
-           "inference_aware_condition", "mfu", "fit", "evaluate", "numeric_min_on_grid",
+           "tau", "G_hours", "F_peak", "F_run", "mfu_train", "mfu_inf", "q_train", "q_inf", "chi",
+           "R_dec", "n_gpu", "n_nodes", "T_win", "D_out", "A_meta", "a_meta", "loss",
+           "train_flops", "inference_flops", "rl_flops", "N_opt", "D_opt",
+           "tokens_per_param_opt", "gamma", "data_for_cost_ratio", "inference_aware_condition",
+           "mfu", "dollars", "equal_cost_served_tokens", "inference_aware_condition_dollars",
+           "mfu_of_run", "mfu_of_decode", "chi_measured", "chi_all_in", "meta_tokens_opt",
+           "meta_tokens_per_param", "fit", "range_verdict", "evaluate", "numeric_min_on_grid",
            "inference_aware_optimum", "hours_same_mfu", "HEADLINES", "SYMBOL_MEANING"]

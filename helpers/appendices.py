@@ -14,7 +14,7 @@ from . import catalog, claims as _claims
 from .fmt import md_table
 from .results import read_claims
 
-_ID_ORDER = ("RP", "SQ", "L3", "MISC")
+_ID_ORDER = ("RP", "SQ", "L3", "MISC", "GB")
 
 
 def claim_sort_key(claim_id: str) -> tuple[int, int]:

@@ -17,7 +17,7 @@ from .safe_read import read_yaml
 from .schema import Field, Source
 from .validate import parse_field, parse_source
 
-ID = re.compile(r"^(RP|SQ|L3|MISC)-\d+$")
+ID = re.compile(r"^(RP|SQ|L3|MISC|GB)-\d+$")
 
 
 @dataclass(frozen=True)

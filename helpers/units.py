@@ -39,9 +39,15 @@ UNITS: dict[str, tuple[str, float]] = {
     # amounts of arithmetic (training budgets, regulatory thresholds)
     "FLOP": ("flop", 1), "TFLOP": ("flop", 1e12), "PFLOP": ("flop", 1e15),
     # money
-    "USD": ("USD", 1),
+    "USD": ("USD", 1), "thousand USD": ("USD", 1e3), "million USD": ("USD", 1e6),
+    "billion USD": ("USD", 1e9), "trillion USD": ("USD", 1e12),
+    "USD/h": ("USD/s", 1 / 3600), "USD/kWh": ("USD/J", 1 / 3.6e6), "USD/kg": ("USD/kg", 1),
     # power
-    "W": ("W", 1),
+    "W": ("W", 1), "kW": ("W", 1e3), "MW": ("W", 1e6), "GW": ("W", 1e9),
+    "W/m2": ("W/m^2", 1), "W/m2/K4": ("W/m^2/K^4", 1),
+    # length, area, mass, temperature (the orbital rack)
+    "m": ("m", 1), "ft": ("m", 0.3048), "m2": ("m^2", 1), "kg": ("kg", 1),
+    "t": ("kg", 1e3), "lb": ("kg", 0.45359237), "K": ("K", 1),
     # prices
     "USD/Mtok": ("USD/token", 1e-6),
     "USD/Mtok/h": ("USD/token/s", 1e-6 / 3600),

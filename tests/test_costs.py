@@ -1,0 +1,67 @@
+"""Chapter 7's cost model: the annuity, the $/Mtok chain, the radiator, every part, a re-run."""
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+from helpers import catalog, costs, results
+
+H = {h.name: h for h in costs.HEADLINES}
+
+
+def test_capital_recovery_factor_is_the_annuity():
+    # 100 repaid over 5 years at 10 %: 26.3797... a year (hand-computed annuity)
+    crf = costs.f.evaluate(costs.crf, {costs.r: 0.10, costs.n: 5})
+    assert 100 * crf == pytest.approx(26.37974808, rel=1e-9)
+    pv = sum(100 * crf / 1.1**t for t in range(1, 6))      # the payments repay the principal
+    assert pv == pytest.approx(100, rel=1e-12)
+
+
+@pytest.mark.parametrize("key", ["h100", "b200"])
+def test_mtok_chain_is_plain_arithmetic(key):
+    acc, a, e = catalog.accelerators()[key], costs.assumptions(), catalog.load("costs")[key]
+    r, n = a["rate"], a["life"]
+    capital = e.price * e.server_overhead * r / (1 - (1 + r) ** -n) / (365.25 * 24)
+    power = (acc.tdp * a["tdp_fraction"] * a["server_power_ratio"] * a["pue"]
+             * a["electricity"] * 3600)
+    assert costs.hour_cost(acc) == pytest.approx(capital + power, rel=1e-12)
+    seconds = costs.decode_seconds_per_token(acc)
+    mtok = (capital + power) / 3600 * seconds * 1e6 / a["utilisation"]
+    assert costs.decode_mtok(acc) == pytest.approx(mtok, rel=1e-12)
+
+
+def test_radiator_area_is_eps_sigma_t4_by_hand():
+    area = H["orbital_radiator_area_m2_per_rack"].value(catalog.accelerators()["h100"])
+    watts = 18 * 6.5e3 + 3.6e3
+    assert area == pytest.approx(watts / (0.9 * 5.670374419e-8 * 343**4), rel=1e-12)
+
+
+def test_every_headline_evaluates_for_every_part():
+    for key, acc in catalog.accelerators().items():
+        for h in costs.HEADLINES:
+            v = h.value(acc)
+            assert v > 0 or math.isinf(v), (h.name, key)
+            priced = h.name.startswith(("cost", "deep"))
+            if not costs.has_price(acc) and h.fn is not None and priced:
+                assert math.isinf(v), (h.name, key)
+
+
+def test_rerun_for_b200_moves_only_the_run_part(tmp_path):
+    out = tmp_path / "b200"
+    proc = subprocess.run([sys.executable, "-m", "helpers", "rerun", "--hardware", "b200",
+                           "--chapters", "07", "--out", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    base = {k: v for k, v in results.read_results().items() if v["chapter"] == "07_token_cost"}
+    new = results.read_results(out)
+    b200 = catalog.accelerators()["b200"]
+    assert new["cost_per_gpu_hour"]["value"] == pytest.approx(costs.hour_cost(b200), rel=1e-12)
+    assert new["deepseek_v3_decode_cost_per_mtok"]["value"] == pytest.approx(
+        costs.decode_mtok(b200), rel=1e-12)
+    for name, r in base.items():
+        if name.startswith("h100_") or name.endswith("_h100"):
+            assert new[name]["value"] == r["value"], name

@@ -10,6 +10,8 @@ the sweep, the re-run comparison and the tests all read one definition.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import sympy as sp
 
@@ -17,37 +19,51 @@ from . import catalog, formulas as f, units as U
 from .registry import Headline, claimed, const, derived, field, hw, hw_other
 
 # --- symbols -------------------------------------------------------------------------------
+# One symbol, one meaning, book-wide: B (sequences in a decode step) and W (HBM bandwidth) are
+# helpers.formulas'; C_HBM is chapter 1's (helpers.roofline) and M_w chapter 4's
+# (helpers.pricing). They are the same SymPy symbols (same name and assumptions), defined in
+# those modules' SYMBOL_MEANING and not again here.
 B, W = f.B, f.W
-C = sp.Symbol("C", positive=True)                       # HBM capacity, bytes
+C = sp.Symbol(r"C_\mathrm{HBM}", positive=True)         # HBM capacity of one accelerator, bytes
 T = sp.Symbol("T", positive=True)                       # step interval (departure spacing), s
 u = sp.Symbol("u", nonnegative=True)                    # arrival time after the last departure
 phi = sp.Symbol(r"\phi", positive=True)                 # share of HBM read in each step
 n_out = sp.Symbol(r"n_\mathrm{out}", positive=True)     # tokens generated per request
 lam = sp.Symbol(r"\lambda", positive=True)              # request arrival rate, 1/s
-M = sp.Symbol(r"M_\mathrm{w}", positive=True)           # weight bytes read per step
+M = sp.Symbol(r"M_\mathrm{w}", positive=True)           # weight bytes (all read each step)
 m = sp.Symbol(r"m_\mathrm{kv}", positive=True)          # KV bytes read per sequence per step
 B_n = sp.Symbol(r"B_\mathrm{n}", positive=True)         # normal-mode batch
 B_f = sp.Symbol(r"B_\mathrm{f}", positive=True)         # fast-mode batch
 p = sp.Symbol("p", positive=True)                       # price ratio fast / normal, per token
-r = sp.Symbol("r", positive=True)                       # speed ratio fast / normal, tokens/s
+r = sp.Symbol(r"r_\mathrm{v}", positive=True)           # speed ratio fast / normal, tokens/s
 x = sp.Symbol("x", positive=True)                       # KV share of a normal-mode step
 v = sp.Symbol(r"v_\mathrm{SLA}", positive=True)         # promised speed per sequence, tokens/s
+eta = sp.Symbol(r"\eta_\mathrm{HBM}", positive=True)    # achieved / datasheet HBM bandwidth
+n_chips = sp.Symbol(r"n_\mathrm{chips}", positive=True)  # accelerators in one replica
+rho = sp.Symbol(r"\rho_\mathrm{load}", positive=True)   # busy seats / seats, on average
+beta = sp.Symbol(r"\beta_\mathrm{HW}", positive=True)   # spare seats in standard deviations
+j = sp.Symbol("j", positive=True, integer=True)         # service periods of the queue's walk
+G = sp.Symbol(r"G_\mathrm{API}", positive=True)         # Gemini API tokens per second
 
 SYMBOL_MEANING = {
-    C: "HBM capacity of the replica, bytes",
-    W: "HBM bandwidth of the replica, bytes/s",
     T: "step interval: time between departures of decode steps",
     u: "arrival time of a request after the previous departure",
     phi: "share of the HBM capacity read in each step",
-    B: "sequences in one decode step (one token each)",
-    n_out: "tokens generated per request",
+    n_out: "tokens generated per request (seat held for n_out steps)",
     lam: "request arrival rate",
-    M: "weight bytes read per step (shared by the batch)",
     m: "KV-cache bytes read per sequence per step",
+    B_n: "normal-mode batch, sequences",
+    B_f: "fast-mode batch, sequences",
     p: "price ratio fast / normal mode, per output token",
     r: "speed ratio fast / normal mode, output tokens/s per sequence",
     x: "share of a normal-mode step spent reading KV cache",
     v: "output speed per sequence a service promises, tokens/s",
+    eta: "achieved HBM bandwidth / datasheet HBM bandwidth",
+    n_chips: "accelerators in one serving replica",
+    rho: "load: average seats in use / seats (lambda n_out T / B)",
+    beta: "spare seats per train in standard deviations of demand, (1 - rho) sqrt(B / rho)",
+    j: "number of service periods (n_out steps each) in the queue's random walk",
+    G: "Gemini API tokens per second (Google's direct-API count)",
 }
 
 # Seconds in a mean Gregorian month (the catalog's unit "month"): "tokens per month" to a rate.
@@ -101,22 +117,113 @@ def simulate_train_latency(rng: np.random.Generator, step: float, rate: float,
     return departures - arrivals + step
 
 
-def simulate_loaded_mean_latency(rng: np.random.Generator, load: float, capacity: int,
-                                 n_trains: int) -> float:
-    """Mean latency, in step intervals, when each train holds at most ``capacity`` requests.
+# --- the loaded train under continuous batching (RP-8) ---------------------------------------
+# A request holds its seat for its whole output: it boards a departure and rides n_out steps.
+# Little's law on the seats: busy seats = lam x n_out T, so the load is
+load_of_rate = lam * n_out * T / B
+# Embedded chain (Crommelin's for M/D/c): count the requests in the system (on board or queued)
+# at departure k. Everyone on board then has left n_out departures later; everyone queued is
+# still there; and the arrivals of the n_out intervals in between have joined, so
+#   N(k + n_out) = max(N(k) - B, 0) + A,   A ~ Poisson(rho B).
+# V = N - B is a Lindley random walk with steps A - B: mean -(1 - rho) B, sd sqrt(rho B). In
+# standard deviations the steps are ~ Normal(-beta, 1) (the many-seat, Halfin-Whitt regime):
+beta_of_load = (1 - rho) * sp.sqrt(B / rho)
+# Spitzer's identities for the walk's maximum Mx (the stationary queue, in sd):
+#   P(Mx = 0) = exp(-sum_j P(S_j > 0) / j),  E[Mx] = sum_j E[S_j^+] / j,  S_j ~ Normal(-j beta, j)
+_tail = sp.erfc(beta * sp.sqrt(j) / sp.sqrt(2)) / 2                     # P(S_j > 0)
+_dens = sp.exp(-beta**2 * j / 2) / sp.sqrt(2 * sp.pi)                   # pdf at beta sqrt(j)
+share_full_trains = 1 - sp.exp(-sp.Sum(_tail / j, (j, 1, sp.oo)))        # P(a train is full)
+queue_in_sd = sp.Sum(_dens / sp.sqrt(j) - beta * _tail, (j, 1, sp.oo))   # E[queue] / sd
+# Little's law on the queue: each queued request waits one more interval per departure it
+# misses, so the mean extra wait is E[queue] / (arrivals per interval) = n_out E[Mx] sd / (rho B)
+mean_latency_loaded = mean_latency / T + n_out * queue_in_sd / sp.sqrt(rho * B)
+# Exponential output lengths instead (M/M/c): Halfin and Whitt's delay probability
+halfin_whitt_delay = 1 / (1 + beta * (1 - sp.erfc(beta / sp.sqrt(2)) / 2)
+                          / (sp.exp(-beta**2 / 2) / sp.sqrt(2 * sp.pi)))
 
-    Poisson arrivals at ``load x capacity`` per interval; first come, first served. A request
-    waits for the next departure (half an interval on average), then one more interval for every
-    full train that leaves without it, then rides one. The backlog after departure k is
-    ``Q_k = max(Q_{k-1} + A_k - capacity, 0)``; every request in it misses one train.
+_tail_fn = sp.lambdify((beta, j), _tail / j, "math")
+_excess_fn = sp.lambdify((beta, j), _dens / sp.sqrt(j) - beta * _tail, "math")
+
+
+def queue_sums(b: float) -> tuple[float, float]:
+    """(P(train full), E[queue] / sd) for spare seats ``b`` = beta: the two Spitzer sums, to a
+    term below 1e-17 (the terms fall like exp(-b^2 j / 2))."""
+    terms = int(90 / b**2) + 200
+    full = 1 - math.exp(-math.fsum(_tail_fn(b, k) for k in range(1, terms)))
+    return full, math.fsum(_excess_fn(b, k) for k in range(1, terms))
+
+
+def loaded_train(load: float, seats: float, tokens_out: float) -> dict[str, float]:
+    """The M/D/c (many-seat limit) answer for a train of ``seats`` seats at ``load``, every
+    request holding its seat ``tokens_out`` steps: spare seats beta, P(a train is full), the mean
+    latency to the first token in step intervals, and Halfin-Whitt's M/M/c delay probability."""
+    b = f.evaluate(beta_of_load, {rho: load, B: seats})
+    full, excess = queue_sums(b)
+    mean = 1.5 + tokens_out * excess / math.sqrt(load * seats)
+    hw = f.evaluate(halfin_whitt_delay, {beta: b})
+    return {"beta": b, "share_full": full, "mean_latency": mean, "halfin_whitt": hw}
+
+
+def load_for_share_full(share: float, seats: float) -> float:
+    """The load at which a share ``share`` of trains leave full (bisection on P(train full)):
+    below it, at least 1 - share of requests board the first train."""
+    lo, hi = 0.5, 1 - 1e-9
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        full = queue_sums(f.evaluate(beta_of_load, {rho: mid, B: seats}))[0]
+        lo, hi = (mid, hi) if full < share else (lo, mid)
+    return (lo + hi) / 2
+
+
+def continuous_batching(times: np.ndarray, seats: int, tokens_out: int,
+                        end: int) -> tuple[np.ndarray, np.ndarray]:
+    """Boarding departure and latency of each request, given sorted arrival ``times`` (in step
+    intervals, all before ``end``), for a replica that departs at t = 1, 2, ... with ``seats``
+    seats, each request holding its seat for ``tokens_out`` departures.
+
+    First come, first served: at each departure the seats freed by requests that finished fill
+    from the queue. A request arriving in interval (k, k + 1) can first board departure k + 1;
+    it waits for its boarding departure, then rides one step before its first token. Departures
+    continue until the queue is empty: under FIFO no later arrival changes an earlier request's
+    boarding. Returns (departure index boarded minus the first it could board, latency).
     """
-    counts = rng.poisson(load * capacity, n_trains)
-    backlog, missed = 0, 0
-    for a in counts.tolist():
-        backlog = max(backlog + a - capacity, 0)
-        missed += backlog
-    phases = rng.random(int(counts.sum()))          # arrival phase within its interval
-    return float(np.mean(1 - phases) + missed / counts.sum() + 1)
+    counts = np.bincount(times.astype(np.int64), minlength=end).tolist()
+    admitted, busy, queue, k = [], 0, 0, 0
+    while k < end or queue:                        # departure k + 1 serves interval (k, k + 1)
+        if k >= tokens_out:
+            busy -= admitted[k - tokens_out]
+        queue += counts[k] if k < end else 0
+        a = min(queue, seats - busy)
+        admitted.append(a)
+        busy += a
+        queue -= a
+        k += 1
+    board = np.searchsorted(np.cumsum(admitted), np.arange(1, times.size + 1))  # FIFO order
+    latency = (board + 1 - times) + 1             # wait for the boarding departure, ride one
+    return board - np.floor(times).astype(np.int64), latency
+
+
+def simulate_continuous_batching(rng: np.random.Generator, load: float, seats: int,
+                                 tokens_out: int, n_intervals: int,
+                                 burn_in: int) -> tuple[np.ndarray, np.ndarray]:
+    """Latency to the first token (step intervals) and trains missed, for every request that
+    arrives in intervals [burn_in, burn_in + n_intervals) of :func:`continuous_batching`, with
+    Poisson arrivals at ``load x seats / tokens_out`` per interval (the load by Little's law)."""
+    rate = load * seats / tokens_out
+    end = burn_in + n_intervals
+    n_draw = int(rate * end + 12 * math.sqrt(rate * end) + 100)
+    times = np.cumsum(rng.exponential(1 / rate, n_draw))
+    assert times[-1] > end, "too few arrivals drawn"
+    times = times[times < end]
+    missed, latency = continuous_batching(times, seats, tokens_out, end)
+    keep = times >= burn_in
+    return latency[keep], missed[keep]
+
+
+def batch_means_error(x: np.ndarray, n_batches: int = 20) -> float:
+    """Standard error of the mean of a correlated series by batch means (contiguous batches)."""
+    means = np.array([b.mean() for b in np.array_split(x, n_batches)])
+    return float(means.std(ddof=1) / math.sqrt(n_batches))
 
 
 # --- the headlines: each quantity the chapter publishes, bound to catalog fields ----------------
@@ -144,6 +251,63 @@ def _deepseek_v3_kv_bytes_per_token() -> float:
     return f.kv_bytes_per_token(catalog.models()["deepseek_v3"], bytes_per_element=2)
 
 
+# --- usable bytes and achievable rates (catalog "achievable", per accelerator) -------------------
+# A step reads what the driver exposes (nvidia-smi's MiB), at the bandwidth a real kernel
+# sustains, a share eta of the datasheet peak: the drain time becomes C_usable / (eta W).
+achievable_drain_time = C / (eta * W)
+
+
+def _achievable(acc: catalog.Entry) -> catalog.Entry:
+    """The part's entry in the achievable catalog; AttributeError when it has none (the sweep
+    then shows no value, as for a field a part lacks)."""
+    entries = catalog.load("achievable")
+    if acc.key not in entries:
+        raise AttributeError(f"no achievable-rate entry for '{acc.key}'")
+    return entries[acc.key]
+
+
+def _usable_drain_ms(acc: catalog.Entry) -> float:
+    """Usable capacity (nvidia-smi) / datasheet bandwidth, ms."""
+    return MS_PER_S * f.evaluate(drain_time, {C: _achievable(acc).usable_hbm_capacity,
+                                              W: acc.hbm_bandwidth})
+
+
+def _achievable_drain_ms(acc: catalog.Entry) -> float:
+    """Usable capacity / achieved bandwidth, ms."""
+    e = _achievable(acc)
+    return MS_PER_S * f.evaluate(achievable_drain_time, {
+        C: e.usable_hbm_capacity, eta: e.hbm_bandwidth_fraction, W: acc.hbm_bandwidth})
+
+
+# --- the per-token floor of a real replica (RP-9) ------------------------------------------------
+# A step reads what is resident and needed: the weights and the batch's caches, spread over the
+# replica's chips, never more than their HBM. At 2,000 sequences every expert is touched.
+resident_bytes = sp.Min(f.N_tot * f.b_w + B * f.L * f.b_kv, n_chips * C)
+replica_token_floor = resident_bytes / (n_chips * W)
+# the sequences of context L whose caches fit beside the weights
+replica_max_sequences = sp.floor((n_chips * C - f.N_tot * f.b_w) / (f.L * f.b_kv))
+CONTEXT_32K = 32768
+REPLICA_HEADROOM = 2          # chapter 1's replica: HBM for the BF16 weights twice over
+BF16_BYTES, FP8_BYTES = 2, 1
+# chapter 1's replica rule (helpers.roofline.replica_chips): the smallest power of two
+_h = sp.Symbol(r"h_\mathrm{HBM}", positive=True)
+chapter1_replica_chips = 2 ** sp.ceiling(sp.log(_h * BF16_BYTES * f.N_tot / C, 2))
+
+
+def chapter1_replica_size(acc: catalog.Entry) -> int:
+    """Chips in chapter 1's DeepSeek-V3 replica built from ``acc``."""
+    return int(f.evaluate(chapter1_replica_chips, {
+        _h: REPLICA_HEADROOM, f.N_tot: catalog.models()["deepseek_v3"].total_params,
+        C: acc.hbm_capacity}))
+
+
+# --- the Gemini API denominator (RP-10) -----------------------------------------------------------
+SECONDS_PER_MINUTE = U.to_si(1, "min")
+_per_minute = sp.Symbol(r"G_\mathrm{min}", positive=True)    # tokens per minute, as announced
+api_rate = _per_minute / SECONDS_PER_MINUTE
+replica_share_of_api = (B * W / C) / G                    # B / T with T = C / W, over G
+GEMINI_API_LATEST = "google_api_2026_02"                   # the latest count before the lecture
+
 _HBM = {C: hw("hbm_capacity"), W: hw("hbm_bandwidth")}
 _BATCH = {B: claimed("RP-10", "batch")}
 _EXERCISE = {n_out: const(EXERCISE_RESPONSE_TOKENS, "the exercise's response length, tokens")}
@@ -158,6 +322,19 @@ _DEEPSEEK_V3 = {f.N_tot: field("models", "deepseek_v3", "total_params"),
                 f.b_kv: derived(_deepseek_v3_kv_bytes_per_token,
                                 "DeepSeek-V3 MLA cache bytes per token, BF16"),
                 B_n: claimed("RP-10", "batch")}
+
+_DS = {f.N_tot: field("models", "deepseek_v3", "total_params"),
+       f.b_kv: derived(_deepseek_v3_kv_bytes_per_token,
+                       "DeepSeek-V3 MLA cache bytes per token, BF16"),
+       f.L: const(CONTEXT_32K, "a 32K context"), B: claimed("RP-10", "batch")}
+_CH1_REPLICA = {**_HBM, **_DS, f.b_w: const(BF16_BYTES, "bytes per BF16 weight (chapter 1)"),
+                _h: const(REPLICA_HEADROOM, "replica HBM: the BF16 weights twice over")}
+_DOMAIN = {**_HBM, **_DS, f.b_w: const(FP8_BYTES, "bytes per FP8 weight (DeepSeek's release)"),
+           n_chips: hw("scale_up_domain")}
+_API = {G: derived(lambda: f.evaluate(api_rate, {_per_minute: catalog.load("usage")[
+    GEMINI_API_LATEST].tokens_per_minute}), "Gemini API tokens/s, latest count before the lecture")}
+_RUBIN_EXAMPLE = {C: claimed("RP-7", "rubin_capacity"), W: claimed("RP-7", "rubin_bandwidth"),
+                  **_BATCH}
 
 HEADLINES = [
     Headline("drain_ms", "ms", "HBM capacity (as catalogued) / HBM bandwidth", drain_ms, _HBM,
@@ -212,6 +389,49 @@ HEADLINES = [
              "spends the fast-mode KV share of a step on KV reads",
              context_for_kv_share.subs(x, fast_kv_share), {**_FAST, **_DEEPSEEK_V3},
              claims=("RP-11",), fmt="integer"),
+    # usable bytes and achievable bandwidth (RP-7, RP-9): parts with an achievable-catalog entry
+    Headline("usable_drain_ms", "ms",
+             "usable HBM capacity (nvidia-smi) / datasheet HBM bandwidth", fn=_usable_drain_ms,
+             why="reads the part's own entry in the achievable catalog, which few parts have",
+             claims=("RP-7",)),
+    Headline("achievable_drain_ms", "ms",
+             "usable HBM capacity / achieved HBM bandwidth (a measured share of the peak)",
+             fn=_achievable_drain_ms,
+             why="reads the part's own entry in the achievable catalog, which few parts have",
+             claims=("RP-7", "RP-9")),
+    # the floor of a real replica (RP-9): DeepSeek-V3, the lecture's 2,000 sequences at 32K
+    Headline("deepseek_v3_token_floor_ms_replica", "ms",
+             "per-token floor of chapter 1's replica (smallest power of two holding the BF16 "
+             "weights twice over): BF16 weights + 2,000 BF16 MLA caches at 32K, at most its HBM, "
+             "read once per step", MS_PER_S * replica_token_floor.subs(
+                 n_chips, chapter1_replica_chips), _CH1_REPLICA, claims=("RP-9",)),
+    Headline("deepseek_v3_replica_sequences_32k", "sequences",
+             "32K-token DeepSeek-V3 sequences whose BF16 MLA caches fit beside the BF16 weights "
+             "in chapter 1's replica", replica_max_sequences.subs(n_chips, chapter1_replica_chips),
+             _CH1_REPLICA, claims=("RP-9",), fmt="integer"),
+    Headline("deepseek_v3_token_floor_ms_domain", "ms",
+             "per-token floor of one scale-up domain serving DeepSeek-V3 FP8 weights + 2,000 "
+             "BF16 MLA caches at 32K (at most its HBM), read once per step",
+             MS_PER_S * replica_token_floor, _DOMAIN, claims=("RP-9",)),
+    # the Gemini API denominator (RP-10)
+    Headline("gemini_api_tokens_per_s", "tokens/s",
+             "Gemini API tokens per second: Google's latest direct-API count before the lecture "
+             "(tokens per minute / 60)", G, _API, claims=("RP-10",), fmt="millions"),
+    Headline("replica_share_of_gemini_api", "fraction",
+             "one replica (2,000 sequences, one step per drain time) / Gemini API tokens per "
+             "second", replica_share_of_api, {**_HBM, **_BATCH, **_API}, claims=("RP-10",),
+             fmt="reciprocal"),
+    Headline("lecture_replica_share_of_gemini_api", "fraction",
+             "the lecture's 128,000 tokens/s / Gemini API tokens per second",
+             B / G, {B: claimed("RP-10", "replica_tokens_per_s"), **_API}, claims=("RP-10",),
+             fmt="reciprocal"),
+    Headline("lecture_rubin_replica_tokens_per_s", "tokens/s",
+             "the lecture's Rubin example as a replica: 2,000 sequences per 288 GB / 20 TB/s step",
+             full_hbm_replica_tokens_per_s, _RUBIN_EXAMPLE, claims=("RP-10",), fmt="integer"),
+    Headline("lecture_rubin_replica_share_of_gemini_api", "fraction",
+             "the lecture's Rubin-example replica / Gemini API tokens per second",
+             replica_share_of_api, {**_RUBIN_EXAMPLE, **_API}, claims=("RP-10",),
+             fmt="reciprocal"),
     Headline("ex_ch2_price_at_90", "ratio",
              "exercise: price ratio for 2.5x speed when KV is 90 % of a step",
              fast_price_from_share,

@@ -174,6 +174,21 @@ def fit(key: str, rounded: bool = False) -> dict[sp.Symbol, float]:
     return out
 
 
+def worst_verdict(labels) -> str:
+    """The verdict of a claim made of several parts ("A ≈ B ≈ C"): its weakest part's label
+    (holds < holds with caveat < off by N×, larger N worse < does not follow)."""
+    import re
+
+    def rank(label):
+        if label == "holds":
+            return (0, 0.0)
+        if label == "holds with caveat":
+            return (1, 0.0)
+        off = re.match(r"off by ([0-9.]+)×", label)
+        return (2, float(off.group(1))) if off else (3, 0.0)
+    return max(labels, key=rank)
+
+
 def range_verdict(low: float, high: float, derived: float, band=None) -> str:
     """The book's rule for a claim that states a range ("75-100x"): judged against the nearer
     end of the range, so any derived value inside it holds."""
@@ -258,5 +273,6 @@ __all__ = ["N", "D", "C", "E", "A", "B", "alpha", "beta", "D_inf", "D_rl", "c_rl
            "tokens_per_param_opt", "gamma", "data_for_cost_ratio", "inference_aware_condition",
            "mfu", "dollars", "equal_cost_served_tokens", "inference_aware_condition_dollars",
            "mfu_of_run", "mfu_of_decode", "chi_measured", "chi_all_in", "meta_tokens_opt",
-           "meta_tokens_per_param", "fit", "range_verdict", "evaluate", "numeric_min_on_grid",
+           "meta_tokens_per_param", "fit", "worst_verdict", "range_verdict", "evaluate",
+           "numeric_min_on_grid",
            "inference_aware_optimum", "hours_same_mfu", "HEADLINES", "SYMBOL_MEANING"]

@@ -341,6 +341,14 @@ def test_two_months_at_gpt54s_api_rate_by_hand(results):
 
 # --- the re-judged verdicts ---------------------------------------------------------------------
 
+def test_worst_verdict_takes_the_weakest_part():
+    assert S.worst_verdict(["holds", "holds"]) == "holds"
+    assert S.worst_verdict(["holds", "holds with caveat"]) == "holds with caveat"
+    assert S.worst_verdict(["off by 1.6× (claim too low)", "off by 3.3× (claim too high)",
+                            "holds"]) == "off by 3.3× (claim too high)"
+    assert S.worst_verdict(["off by 9.0× (claim too low)", "does not follow"]) == "does not follow"
+
+
 def test_range_verdict_judges_against_the_nearer_end():
     assert S.range_verdict(75, 100, 83.4) == "holds"
     assert S.range_verdict(75, 100, 33.3) == ratio_verdict(75, 33.3)
@@ -355,7 +363,10 @@ def test_rp12_to_rp14_are_judged_in_dollars_on_their_stated_bands(results):
     chi = results["equal_cost_inference_to_pretraining_tokens"]["value"]
     rp12, rp13, rp14 = (claims.get(c) for c in ("RP-12", "RP-13", "RP-14"))
     expected = {
-        "RP-12": ratio_verdict(rp12.value("token_ratio"), chi, ORDER_OF_MAGNITUDE),
+        "RP-12": S.worst_verdict([  # inference tokens and RL tokens (at the lecture's weight)
+            ratio_verdict(rp12.value("token_ratio"), chi, ORDER_OF_MAGNITUDE),
+            ratio_verdict(rp12.value("token_ratio"), 1 / rp12.value("rl_cost_weight"),
+                          ORDER_OF_MAGNITUDE)]),
         "RP-13": S.range_verdict(rp13.value("overtrain_factor_low"),
                                  rp13.value("overtrain_factor"),
                                  rp13.value("tokens") / chi / rp13.value("active_params") / 20),

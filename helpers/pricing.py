@@ -513,5 +513,41 @@ HEADLINES = [
              "FP8 onset reading of the 200k step (100B active) when speculative decoding accepts "
              "1 + DeepSeek-V3's MTP acceptance tokens per cache read", kv_bytes_at_onset_spec,
              {**_FP8_CHIP, **_STEP, **_MTP}, claims=("RP-15",), fmt="integer"),
+    # [G4]
+    # the capacity mechanism: cache bytes it implies over the bandwidth reading's, C / M_w - 1
+    Headline("capacity_step_over_bandwidth_step_rp6", "ratio",
+             "capacity reading of a price step over the bandwidth reading, for the lecture's "
+             "rack (>= 10 TB of HBM) and 1 TB model (RP-6)", capacity_step_factor,
+             {C: claimed("RP-6", "rack_hbm"), M_w: claimed("RP-6", "model_bytes")},
+             claims=("RP-15",), fmt="num2"),
+    Headline("capacity_step_over_bandwidth_step_deepseek_v3_fp8", "ratio",
+             "capacity reading of a price step over the bandwidth reading, DeepSeek-V3 FP8 "
+             "weights on one scale-up domain (0: the weights do not fit)",
+             capacity_step_factor.subs(C, n_dom * sp.Min(C, C_alt)),
+             {**_HBM_DECIMAL, n_dom: hw("scale_up_domain"),
+              M_w: derived(lambda: catalog.models()["deepseek_v3"].total_params * FP8_BYTES,
+                           "DeepSeek-V3 weights at one byte each")},
+             claims=("RP-15",), fmt="num2"),
+    # [G2]
+    # the input step read as prefill attention (DeepSeek prefills in MHA mode)
+    Headline("deepseek_v3_prefill_attention_flops_per_context_token", "FLOP/token",
+             "DeepSeek-V3 attention FLOPs per token per context token in prefill (un-absorbed, "
+             "MHA mode: 128 heads, keys of 128 + 64, values of 128)", mla_prefill_flops, _DS_MLA,
+             claims=("RP-15",), fmt="millions"),
+    # [G3] the input step against the output step
+    Headline("gemini_output_step_implied_by_input_step", "ratio",
+             "rise of the per-token decode arithmetic at 200k if the input step's attention FLOPs "
+             "are real (decode attends to the whole context): 1 + 2 (q_in - 1)",
+             output_step_implied_by_input.subs(_step_size), _INPUT_STEP, claims=("RP-15",),
+             fmt="times2"),
+    Headline("price_steps_joint_attention_intensity", "FLOP/byte",
+             "attention FLOPs per cache byte that the input step (prefill attention) and the "
+             "output step (onset, BF16 arithmetic) imply together: 2 (q_in - 1) F / W",
+             joint_attention_intensity.subs(_step_size), {**_CHIP, **_INPUT_STEP},
+             claims=("RP-15",), fmt="integer"),
+    Headline("price_steps_joint_attention_intensity_fp8", "FLOP/byte",
+             "the same with the output step read for FP8 arithmetic (the RP-15 verdict's reading)",
+             joint_attention_intensity.subs(_step_size), {**_FP8_CHIP, **_INPUT_STEP},
+             claims=("RP-15",), fmt="integer"),
 ]
 

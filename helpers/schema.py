@@ -27,7 +27,8 @@ from typing import Any
 
 from .errors import CatalogError
 
-TAGS = ("primary", "secondary", "derived", "measured")   # measured: python -m helpers measure
+# measured: python -m helpers measure; override: a value set with --set (no page to cite)
+TAGS = ("primary", "secondary", "derived", "measured", "override")
 
 # field -> (dimension, required?) per catalog kind
 SCHEMAS: dict[str, dict[str, tuple[str, bool]]] = {

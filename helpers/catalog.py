@@ -62,17 +62,24 @@ def load(kind: str) -> dict[str, Entry]:
 
 
 def lookup(kind: str, key: str) -> Entry:
-    """One entry by key or alias; an unknown name fails with the closest matches."""
+    """One entry by key or alias, in any case (``B200`` is ``b200``); an unknown name fails
+    with the closest matches."""
+    from .validate import short_repr
+
     cat = load(kind)
-    if key in cat:
-        return cat[key]
+    if not isinstance(key, str) or not key.strip():
+        raise CatalogError(f"no {kind[:-1]} named {short_repr(key)}; known: {', '.join(cat)}")
+    wanted = key.strip().lower()
+    if wanted in cat:
+        return cat[wanted]
     for e in cat.values():
-        if key in (e.text.get("aliases") or []):
+        if wanted in (a.lower() for a in e.text.get("aliases") or []):
             return e
     names = list(cat) + [a for e in cat.values() for a in (e.text.get("aliases") or [])]
-    close = difflib.get_close_matches(key, names, n=3, cutoff=0.4)
+    close = difflib.get_close_matches(wanted[:100], names, n=3, cutoff=0.4)
     hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(cat)}"
-    raise CatalogError(f"unknown {kind[:-1]} '{key}'{hint}")
+    shown = key if len(key) <= 60 else key[:57] + "..."
+    raise CatalogError(f"unknown {kind[:-1]} '{shown}'{hint}")
 
 
 def accelerators() -> dict[str, Entry]:

@@ -9,29 +9,135 @@ plain one-line text because they are printed into the book's pages.
 from __future__ import annotations
 
 import json
-import re
+import math
+import os
+from functools import cache
 from pathlib import Path
 
+from . import units as U
 from .errors import CatalogError
 from .safe_read import read_data
-from .schema import Entry, Field
-from .validate import KEY, error_at, parse_catalog, short_repr
+from .schema import SCHEMAS, Entry, Field
+from .validate import KEY, error_at, parse_catalog, shown, text_problem
 
 HARDWARE_SUFFIXES = (".yaml", ".yml", ".toml")
-_TEXT_BANNED = re.compile(r"[<>{}`$\\\x00-\x1f\x7f]")   # name, vendor: plain one-line text
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+NAME_LIMIT = 80       # name, vendor: one line in a table cell
+NOTES_LIMIT = 4000    # notes: a few paragraphs (`measure` writes ~1,500 characters)
+MAX_ALIASES = 8
+# plausibility: a value must lie within the catalog's own spread of that field, widened this
+# many times down and up (a 2-core CPU measured by `measure` is 10^4 below the slowest part)
+WIDEN_DOWN, WIDEN_UP = 1e5, 1e3
+YEAR_RANGE = (1970, 10)   # launch: from 1970 to ten years from now
 
 
 def names_a_file(name_or_file: str) -> bool:
     """Whether an ``accelerator`` argument is a hardware file (else: a catalog name)."""
+    if not name_or_file:
+        return True         # '' is refused as a file (read_bounded says what to give)
     path = Path(name_or_file)
-    return path.suffix in HARDWARE_SUFFIXES or path.exists()
+    return path.suffix in HARDWARE_SUFFIXES or os.path.lexists(path) or "/" in name_or_file
+
+
+# --- plausibility ----------------------------------------------------------------------------
+@cache
+def plausible_ranges() -> dict[str, tuple[float, float, float, float]]:
+    """``{field: (low, high, catalog min, catalog max)}`` in SI for every accelerator field: the
+    catalog's spread, widened :data:`WIDEN_DOWN` times down and :data:`WIDEN_UP` times up
+    (counts and years are whole numbers from 1, years from 1970 to ten years ahead)."""
+    import datetime as _dt
+
+    from . import catalog
+
+    out = {}
+    accs = catalog.accelerators().values()
+    for name, (dim, _) in SCHEMAS["accelerators"].items():
+        values = [g.si for a in accs if name in a.fields
+                  for g in (a.fields[name], *a.fields[name].alternatives) if g.si is not None]
+        lo, hi = min(values), max(values)
+        if dim == "year":
+            out[name] = (YEAR_RANGE[0], _dt.date.today().year + YEAR_RANGE[1], lo, hi)
+        elif dim == "count":
+            out[name] = (1.0, hi * WIDEN_UP, lo, hi)
+        else:
+            out[name] = (lo / WIDEN_DOWN, hi * WIDEN_UP, lo, hi)
+    return out
+
+
+def _in_unit(si: float, unit: str) -> str:
+    return f"{si / U.UNITS[unit][1]:.3g}"
+
+
+def plausibility_problem(name: str, f: Field) -> str | None:
+    """Why a field's value (or one of its alternatives) cannot be a real accelerator's, with the
+    range in the field's own unit (None when it can)."""
+    ranges = plausible_ranges()
+    if name not in ranges:
+        return None
+    low, high, cmin, cmax = ranges[name]
+    for g in (f, *f.alternatives):
+        if g.si is None or (math.isfinite(g.si) and low <= g.si <= high):
+            continue
+        which = "value" if g is f else "alternative"
+        if SCHEMAS["accelerators"][name][0] == "year":
+            return (f"{which} {g.value:g} is not a plausible launch year ({low:.0f} to "
+                    f"{high:.0f})")
+        unit = g.unit
+        widen = ("" if SCHEMAS["accelerators"][name][0] == "count" else
+                 f", widened {WIDEN_DOWN:,.0f}× down and {WIDEN_UP:,.0f}× up")
+        return (f"{which} {g.value:g} {unit} is outside the plausible range for {name}, "
+                f"{_in_unit(low, unit)} to {_in_unit(high, unit)} {unit} (the catalog's "
+                f"{_in_unit(cmin, unit)} to {_in_unit(cmax, unit)} {unit}{widen})")
+    return None
+
+
+# --- the catalog's names ---------------------------------------------------------------------
+def catalog_names() -> dict[str, str]:
+    """Every catalogued accelerator's key and alias (lower case) -> its key."""
+    from . import catalog
+
+    names = {}
+    for key, e in catalog.accelerators().items():
+        for n in (key, *(e.text.get("aliases") or [])):
+            names[n.lower()] = key
+    return names
+
+
+def is_catalogued(entry: Entry) -> bool:
+    """Whether ``entry`` is a catalogued accelerator as catalogued (same key, same numbers)."""
+    from . import catalog
+
+    accs = catalog.accelerators()
+    return entry.key in accs and {n: f.si for n, f in accs[entry.key].fields.items()} == \
+        {n: f.si for n, f in entry.fields.items()}
+
+
+def check_names(path, entry: Entry) -> None:
+    """A user's key and aliases name no catalogued accelerator (unless the file *is* one,
+    unchanged): results named ``h100_…`` and ``--hardware h100`` always mean the catalogued one."""
+    if is_catalogued(entry):
+        return
+    names = catalog_names()
+    own = names.get(entry.key)
+    if own == entry.key:
+        raise CatalogError(
+            f"{path}: entry '{entry.key}': the key names a catalogued accelerator but the numbers "
+            f"differ; give your chip a key of its own (results named {entry.key}_… always mean "
+            "the catalogued one)")
+    if own is not None:
+        raise error_at(path, entry.key, None, f"'{entry.key}' is another name of the catalogued "
+                       f"'{own}' (one of its aliases); give your chip a key of its own")
+    for alias in entry.text.get("aliases") or []:
+        if alias.lower() in names:
+            raise error_at(path, entry.key, "aliases", f"'{alias}' already names the catalogued "
+                           f"'{names[alias.lower()]}'; an alias must be your chip's alone")
 
 
 # --- reading ---------------------------------------------------------------------------------
 def hardware_file(path: Path | str) -> Entry:
     """The single accelerator entry of a user's hardware file (the schema ``hardware show``
-    prints), validated like the catalog, with its text fields kept to plain one-line text."""
+    prints), validated like the catalog and more: text fields are plain text of bounded length
+    (they are printed into the book's pages, escaped), every value lies in the plausible range
+    of its field (:func:`plausible_ranges`), and no key or alias names a catalogued part."""
     path = Path(path)
     data = read_data(path)
     if isinstance(data, dict) and not data.get("entries") and data.get("sources") is not None:
@@ -39,8 +145,13 @@ def hardware_file(path: Path | str) -> Entry:
     if not isinstance(data, dict) or "entries" not in data:
         kind = type(data).__name__ if not isinstance(data, dict) else "a mapping without 'entries'"
         raise CatalogError(f"{path}: not a hardware file (found {kind}); it needs 'sources' and "
-                           "'entries' as printed by: python -m helpers hardware show h100")
-    entries = parse_catalog(path, "accelerators", data)
+                           "'entries' as printed by: python -m helpers hardware show --template")
+    entries = data.get("entries")
+    if isinstance(entries, dict) and len(entries) > 1:
+        names = ", ".join(shown(k) for k in list(entries)[:5])
+        raise CatalogError(f"{path}: a hardware file holds exactly one entry, found "
+                           f"{len(entries)} ({names})")
+    entries = parse_catalog(path, "accelerators", data, plausible=plausibility_problem)
     if len(entries) != 1:
         raise CatalogError(f"{path}: a hardware file holds exactly one entry, found {len(entries)}"
                            + (f" ({', '.join(entries)})" if entries else ""))
@@ -49,40 +160,45 @@ def hardware_file(path: Path | str) -> Entry:
         value = entry.text.get(key)
         if value is None:
             continue
-        if not isinstance(value, str):
-            raise error_at(path, entry.key, key, f"must be text, got {short_repr(value)}")
-        if key == "notes":          # not printed into pages; only kept free of control bytes
-            bad = _CONTROL.search(value)
-            if bad:
-                raise error_at(path, entry.key, key,
-                               f"control character {bad.group()!r} is not allowed")
-            continue
-        if len(value) > 80:
-            raise error_at(path, entry.key, key, "longer than 80 characters")
-        bad = _TEXT_BANNED.search(value)
-        if bad:
-            raise error_at(path, entry.key, key, f"character {bad.group()!r} is not allowed "
-                           "(plain one-line text only: it is printed into the book's pages)")
+        notes = key == "notes"
+        problem = text_problem(value, limit=NOTES_LIMIT if notes else NAME_LIMIT, lines=notes)
+        if problem:
+            raise error_at(path, entry.key, key, problem)
+    if len(entry.text.get("aliases") or []) > MAX_ALIASES:
+        raise error_at(path, entry.key, "aliases", f"at most {MAX_ALIASES} aliases")
+    check_names(path, entry)
     return entry
+
+
+def _q(text: str) -> str:
+    return "'" + (text if len(text) <= 40 else text[:37] + "...") + "'"
 
 
 def parse_sets(items: list[str] | None) -> dict:
     """``["hbm_bandwidth=4.8"]`` -> ``{"hbm_bandwidth": 4.8}`` (numbers only: never code).
 
-    Each number is in the unit the entry already uses for that field; the field names are
-    checked where the overrides are applied (:func:`helpers.notebook.accelerator`)."""
+    Each number is in the unit the entry already uses for that field (``hardware show`` prints
+    it; the run prints it too); the field names are checked where the overrides are applied
+    (:func:`helpers.notebook.accelerator`) and against the chapters run (:mod:`helpers.rerun`)."""
     out = {}
     for item in items or []:
         name, sep, value = item.partition("=")
         name, value = name.strip(), value.strip()
-        if not sep or not KEY.match(name):
-            raise CatalogError(f"--set {item!r}: write FIELD=NUMBER, e.g. hbm_bandwidth=4.8")
+        if not sep or not KEY.match(name) or len(name) > 40:
+            raise CatalogError(f"--set {_q(item)}: write FIELD=NUMBER, e.g. "
+                               "hbm_bandwidth=4.8 (in TB/s, the unit the entry uses)")
         try:
             number = float(value)
         except ValueError:
             raise CatalogError(
-                f"--set {item!r}: field '{name}': '{value}' is not a number; give the number "
-                "alone, in the unit the entry uses for that field (see `hardware show`)") from None
+                f"--set {_q(item)}: field '{name}': {_q(value)} is not a number; "
+                "give the number alone, in the unit the entry uses for that field (see "
+                "`hardware show`)") from None
+        if not math.isfinite(number):
+            raise CatalogError(f"--set {_q(item)}: field '{name}': {value} is not a "
+                               "finite number")
+        if name in out:
+            raise CatalogError(f"--set {_q(item)}: field '{name}' is set twice")
         out[name] = number
     return out
 

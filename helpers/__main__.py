@@ -78,7 +78,28 @@ def cmd_hardware(args) -> int:
         for key, e in catalog.accelerators().items():
             print(f"{key:<10} {e.name}")
         return 0
-    print(hardware_document(catalog.lookup("accelerators", args.name), args.format), end="")
+    if args.action == "check":
+        return _hardware_check(args)
+    print(hardware_document(catalog.lookup("accelerators", args.name or "h100"), args.format),
+          end="")
+    return 0
+
+
+def _hardware_check(args) -> int:
+    """Exactly the checks `rerun` makes of its hardware (and --set, --chapters), then what the
+    file changes; nothing is executed or written."""
+    from .hardware_check import report
+    from .hardware_file import parse_sets
+    from .rerun import check_inputs, resolve_hardware
+
+    if args.name is None:
+        raise catalog.CatalogError("hardware check: give the hardware file to check, e.g. "
+                                   "python -m helpers hardware check mychip.yaml")
+    overrides = parse_sets(args.set)
+    entry, _ = resolve_hardware(args.name, overrides)
+    chapters = select_notebooks(args.chapters)
+    check_inputs(entry, chapters, overrides, args.name)
+    print(report(entry, args.name))
     return 0
 
 
@@ -143,10 +164,16 @@ def build_parser() -> argparse.ArgumentParser:
     rr.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                     help="chapters executed at once (default: one per CPU core)")
     rr.set_defaults(func=cmd_rerun)
-    h = sub.add_parser("hardware", help="the accelerator catalog")
-    h.add_argument("action", choices=["list", "show"])
-    h.add_argument("name", nargs="?", default="h100")
+    h = sub.add_parser("hardware", help="the accelerator catalog; `check FILE` validates a "
+                       "hardware file as `rerun` would and says what it changes")
+    h.add_argument("action", choices=["list", "show", "check"])
+    h.add_argument("name", nargs="?", default=None,
+                   help="show: a catalog name (default h100); check: a hardware file or name")
     h.add_argument("--format", choices=["yaml", "toml"], default="yaml")
+    h.add_argument("--chapters", nargs="+", metavar="CHAPTER",
+                   help="check: the chapters a re-run would run (default: all)")
+    h.add_argument("--set", action="append", default=[], metavar="FIELD=NUMBER",
+                   help="check: the overrides a re-run would apply")
     h.set_defaults(func=cmd_hardware)
     sw = sub.add_parser("sweep", help="every chapter's hardware-dependent headlines for every "
                         "catalogued accelerator (no notebook is executed)")
@@ -175,12 +202,19 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def one_line(text: str, limit: int = 600) -> str:
+    """A message as one line of at most ``limit`` characters (user text never makes it longer:
+    a value quoted from a file is cut where it is quoted; this is the last guard)."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 40] + " ... " + text[-35:]
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except catalog.CatalogError as e:   # bad input: one line, nothing written
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {one_line(str(e))}", file=sys.stderr)
         return 2
     except BrokenPipeError:             # `... | head`
         return 0

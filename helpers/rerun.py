@@ -29,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import catalog, results
+from . import results
 from .compare import compare, compare_verdicts, comparison_markdown, comparison_text, verdicts_text
 from .errors import CatalogError, RerunError
 from .hardware_file import hardware_document, names_a_file
@@ -51,18 +51,14 @@ def resolve_hardware(name_or_file: str, overrides: dict | None = None):
     as their ``accelerator`` parameter (a catalog key, or the absolute path of the file)."""
     from .notebook import accelerator
 
+    if not isinstance(name_or_file, str) or not name_or_file.strip():
+        raise CatalogError("--hardware: empty; give a catalog name (see `python -m helpers "
+                           "hardware list`) or a hardware file (`python -m helpers hardware "
+                           "show --template > mychip.yaml`)")
     entry = accelerator(name_or_file, overrides)        # raises CatalogError, one line
     if not names_a_file(name_or_file):
         return entry, entry.key
-    path = Path(name_or_file)
-    accs = catalog.accelerators()
-    if entry.key in accs and {n: f.si for n, f in accs[entry.key].fields.items()} != \
-            {n: f.si for n, f in catalog.hardware_file(path).fields.items()}:
-        raise CatalogError(
-            f"{name_or_file}: entry '{entry.key}': the key names a catalogued accelerator but "
-            "the numbers differ; give your chip a key of its own (results named "
-            f"{entry.key}_… always mean the catalogued one)")
-    param = str(path.resolve())
+    param = str(Path(name_or_file).resolve())
     if not _SAFE_PATH.match(param):
         raise CatalogError(
             f"{name_or_file}: the file's path has characters that are not allowed in a "
@@ -70,25 +66,79 @@ def resolve_hardware(name_or_file: str, overrides: dict | None = None):
     return entry, param
 
 
-def check_out(out: Path) -> Path:
-    """The output folder, absolute; refused when it could overwrite anything of value."""
-    out = Path(os.path.abspath(out.expanduser()))
-    real = out.resolve()
-    if real == ROOT or real in ROOT.parents:
-        raise RerunError(f"--out {out}: is the repository or contains it; choose a new folder "
+# folders outside the repository a re-run never writes into
+SYSTEM = ("/proc", "/sys", "/dev", "/run", "/boot", "/etc", "/bin", "/sbin", "/lib", "/usr")
+
+
+def check_out(out: Path | str) -> Path:
+    """The output folder, absolute; refused when it could overwrite anything of value. Inside
+    the repository only a new folder under ``runs/`` (ignored by git) may be written; outside
+    it, a new or empty folder that is not a symbolic link, whose nearest existing parent is a
+    folder one may write in, outside the system's folders."""
+    text = str(out)
+    if not text.strip():
+        raise RerunError("--out: empty; give a new folder (default: runs/<accelerator>)")
+    if "\x00" in text or len(text) > 4096:
+        raise RerunError("--out: not a usable path")
+    out = Path(os.path.abspath(os.path.expanduser(text)))
+    shown = str(out) if len(str(out)) <= 200 else str(out)[:197] + "..."
+    for folder in SYSTEM:
+        if out == Path(folder) or Path(folder) in out.parents:
+            raise RerunError(f"--out {shown}: is under {folder}, a system folder; choose a new "
+                             "folder (default: runs/<accelerator>)")
+    if out.is_symlink():
+        target = os.readlink(out)
+        state = "a dangling symbolic link" if not out.exists() else "a symbolic link"
+        raise RerunError(f"--out {shown}: is {state} (to {target[:100]}); give the path of a "
+                         "real, new folder")
+    if out.exists() and not out.is_dir():
+        raise RerunError(f"--out {shown}: exists and is not a folder")
+    ancestor = out.parent
+    while not os.path.lexists(ancestor):
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise RerunError(f"--out {shown}: {ancestor} is a file, not a folder")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise RerunError(f"--out {shown}: cannot create folders in {ancestor} (no permission)")
+    real, root = out.resolve(), ROOT.resolve()
+    if real == root or root in real.parents:
+        if real == root:
+            raise RerunError(f"--out {shown}: is the repository; choose a new folder (default: "
+                             "runs/<accelerator>)")
+        runs = (root / "runs").resolve()
+        if not runs.is_relative_to(root) or runs not in real.parents:
+            top = real.relative_to(root).parts[0]
+            raise RerunError(f"--out {shown}: is inside the repository ({top}/); a re-run writes "
+                             "there only under runs/ (default: runs/<accelerator>), or anywhere "
+                             "outside it")
+    elif real in root.parents:
+        raise RerunError(f"--out {shown}: is the repository or contains it; choose a new folder "
                          "(default: runs/<accelerator>)")
-    for name in PROTECTED:
-        folder = ROOT / name
+    for name in PROTECTED:             # a runs/ that links into the sources: still refused
+        folder = root / name
         if real == folder or folder in real.parents:
-            raise RerunError(f"--out {out}: is inside the committed {name}/ folder, which a "
+            raise RerunError(f"--out {shown}: is inside the committed {name}/ folder, which a "
                              "re-run never writes; choose a new folder (default: "
                              "runs/<accelerator>)")
-    if out.exists() and not out.is_dir():
-        raise RerunError(f"--out {out}: exists and is not a folder")
     if out.is_dir() and any(out.iterdir()):
-        raise RerunError(f"--out {out}: exists and is not empty; choose a new folder or remove "
+        raise RerunError(f"--out {shown}: exists and is not empty; choose a new folder or remove "
                          "this one (a re-run never overwrites earlier outputs)")
     return out
+
+
+def check_inputs(entry, chapters: list[Path], overrides: dict | None, label: str) -> list[str]:
+    """What the chapters read of the hardware, checked before any kernel starts: every field
+    they read has a value, and ``--set`` changes only such fields. Prints (and returns) the
+    warnings :func:`helpers.hardware_check.warnings` finds."""
+    from .hardware_check import check_needs, check_sets, warnings
+
+    if overrides:
+        check_sets(overrides, entry, chapters)
+    check_needs(entry, chapters, label if names_a_file(label) else "--hardware " + entry.key)
+    found = warnings(entry) if names_a_file(label) else []
+    for w in found:
+        print(f"warning: {label}: {w}", file=sys.stderr, flush=True)
+    return found
 
 
 # --- the command ----------------------------------------------------------------------------
@@ -101,7 +151,8 @@ def rerun(hardware: str, chapter_names: list[str] | None = None, out: str | None
     chapters = select_notebooks(chapter_names)
     if not chapters:
         raise RerunError(f"no chapters under {CHAPTERS}")
-    out_dir = check_out(Path(out) if out else ROOT / "runs" / entry.key)
+    out_dir = check_out(out if out is not None else ROOT / "runs" / entry.key)
+    check_inputs(entry, chapters, overrides, hardware)
     defaults = {nb.stem: chapter_parameters(nb).get("accelerator") for nb in chapters}
     default_keys = sorted({str(v) for v in defaults.values()})
     default_key = default_keys[0] if len(default_keys) == 1 else "default"

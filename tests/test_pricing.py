@@ -129,6 +129,13 @@ def test_chapter_4_results_match_the_catalogs(results, idx):
         "kv_index_bytes_per_token_deepseek_v3_2": 61 * (128 + 4),
         "kv_bytes_per_token_llama3_70b_shared_bf16": 2 * 8 * 128 * 2,
         "kv_bytes_per_layer_8x128_fp8": 2 * 8 * 128,
+        # RP-16 at matched bytes per element: elements against the lecture's elements
+        "kv_bytes_per_token_llama3_70b_fp8": 80 * 2 * 8 * 128,
+        "kv_bytes_per_token_deepseek_v3_fp8": 61 * 576,
+        "kv_bytes_per_token_deepseek_v3_flashmla_fp8": 61 * 656,
+        "llama3_70b_kv_over_lecture": 80 * 2 * 8 * 128 / (100e9 / (300 * 200_000)),
+        "deepseek_v3_kv_over_lecture": 61 * 576 / (100e9 / (300 * 200_000)),
+        "deepseek_v3_flashmla_kv_over_lecture": 61 * 656 / (100e9 / (300 * 200_000)),
         "attention_flops_per_context_token_input_step": 4 * 100e9 * (2.5 / 1.25 - 1) / 200_000,
         "gemini_break_even_hold_minutes": (1.25 - 0.125) / 4.50 * 60,
         # the exercise's break-even, on both bases for both models (the same storage price)

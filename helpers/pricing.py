@@ -549,5 +549,27 @@ HEADLINES = [
              "the same with the output step read for FP8 arithmetic (the RP-15 verdict's reading)",
              joint_attention_intensity.subs(_step_size), {**_FP8_CHIP, **_INPUT_STEP},
              claims=("RP-15",), fmt="integer"),
+    # [G5]
+    # section 4.5 with MLA's attention arithmetic counted
+    Headline("deepseek_v3_fp8_cache_attention_flops_per_byte", "FLOP/byte",
+             "DeepSeek-V3 absorbed-MLA decode attention FLOPs per byte of its deployed FP8 cache "
+             "(656 B per token and layer)", f.a_kv / f.b_kv, {**_DS_ATTN, **_DS_FP8_CACHE},
+             fmt="integer"),
+    Headline("kv_crossover_context_deepseek_v3_with_attention", "tokens",
+             "context at which DeepSeek-V3's BF16 KV read per token equals all its arithmetic "
+             "(weights + absorbed MLA at the BF16 rate); inf: never", kv_crossover_with_attention,
+             {**_CHIP, **_DS_ATTN, **_DS_BF16_CACHE}, fmt="integer"),
+    Headline("kv_crossover_context_deepseek_v3_fp8_with_attention", "tokens",
+             "the same with the deployed FP8 cache (656 B, dequantized to BF16); inf: never",
+             kv_crossover_with_attention, {**_CHIP, **_DS_ATTN, **_DS_FP8_CACHE}, fmt="integer"),
+    Headline("flashmla_h800_achievable_flops_per_byte", "FLOP/byte",
+             "FlashMLA's measured dense decode rates on an H800 (H100 SXM tensor cores and HBM): "
+             "660 TFLOP/s compute-bound over 3,000 GB/s memory-bound",
+             f.F / f.W, {f.F: field("attention_reports", "flashmla_h800_rates",
+                                    "dense_decode_flops"),
+                         f.W: derived(lambda: catalog.accelerators()["h100"].hbm_bandwidth
+                                      * catalog.load("achievable")["h100"].hbm_bandwidth_fraction,
+                                      "3.35 TB/s x FlashMLA's 0.896 (achievable.yaml)")},
+             fmt="integer"),
 ]
 

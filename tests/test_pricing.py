@@ -473,3 +473,31 @@ def test_capacity_reading_against_a_brute_force_batch_count():
     rp6 = claims.get("RP-6")
     assert registry.get("capacity_step_over_bandwidth_step_rp6").value(
         catalog.accelerators()["h100"]) == rp6.value("rack_hbm") / rp6.value("model_bytes") - 1
+
+
+def test_crossover_with_mla_attention_against_bisection_on_every_part():
+    """Bisect L b_kv / W = (2 N_act + L a_kv) / F for DeepSeek-V3's BF16 and deployed FP8 caches;
+    where the cache is read at a_kv / b_kv >= F / W the arithmetic wins at every context."""
+    ds = catalog.models()["deepseek_v3"]
+    a_kv = 61 * 128 * 2 * (2 * 512 + 64)
+    for name, b in (("kv_crossover_context_deepseek_v3_with_attention", 61 * 576 * 2),
+                    ("kv_crossover_context_deepseek_v3_fp8_with_attention", 61 * 656)):
+        h = registry.get(name)
+        for a in catalog.accelerators().values():
+            F, W = a.bf16_dense_flops, a.hbm_bandwidth
+
+            def gap(L, b=b, F=F, W=W):
+                return L * b / W - (2 * ds.active_params + L * a_kv) / F
+            if a_kv / b >= F / W:
+                assert math.isinf(h.value(a)) and gap(1e12) < 0, (name, a.key)
+                continue
+            lo, hi = 0.0, 1e12
+            for _ in range(200):
+                mid = (lo + hi) / 2
+                lo, hi = (mid, hi) if gap(mid) < 0 else (lo, mid)
+            assert h.value(a) == pytest.approx(lo, rel=1e-9), (name, a.key)
+    h100 = catalog.accelerators()["h100"]
+    assert registry.get("deepseek_v3_fp8_cache_attention_flops_per_byte").value(h100) == \
+        pytest.approx(a_kv / (61 * 656), rel=1e-12)
+    assert registry.get("flashmla_h800_achievable_flops_per_byte").value(h100) == \
+        pytest.approx(660e12 / (3.35e12 * 0.896), rel=1e-12)

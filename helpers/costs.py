@@ -60,6 +60,7 @@ D = sp.Symbol("D", positive=True)                       # dollars spent (sales, 
 K_gpu = sp.Symbol(r"K_\mathrm{gpu}", positive=True)     # all-in USD per accelerator
 P_gpu = sp.Symbol(r"P_\mathrm{gpu}", positive=True)     # all-in W per accelerator
 h_cost = sp.Symbol(r"c_h", positive=True)               # USD per accelerator-second
+f_net = sp.Symbol(r"f_\mathrm{net}", positive=True)     # cluster network share of capex
 
 SYMBOL_MEANING = {
     P: "accelerator price, USD", o: "server overhead: system price / chip price",
@@ -76,6 +77,7 @@ SYMBOL_MEANING = {
     sides: "radiating faces (1 or 2)", M: "rack mass, kg", c_L: "launch price, USD/kg",
     D: "dollars (GPU sales, ARR)", K_gpu: "all-in capital per accelerator, USD",
     P_gpu: "all-in power per accelerator, W", h_cost: "cost of an accelerator-second, USD",
+    f_net: "cluster-level network's share of all capital (Epoch: 19 %)",
 }
 
 def deepseek_kv_bytes_fp8() -> float:
@@ -94,7 +96,7 @@ FP8 = 1.0                           # bytes per FP8 weight
 
 # --- the cost of an accelerator-hour -------------------------------------------------------
 crf = r / (1 - (1 + r) ** -n)                           # capital-recovery factor
-capital_per_s = P * o * crf / Y
+capital_per_s = P * o * crf / (Y * (1 - f_net))      # servers plus the cluster network
 power_per_s = P_tdp * phi * sigma * pue * c_e
 cost_per_s = capital_per_s + power_per_s
 cost_per_hour = cost_per_s * HOURS
@@ -167,6 +169,7 @@ def hour_cost(acc, price_scale: float = 1.0, **over) -> float:
     a, c = assumptions(**over), _cat(acc.key)
     return f.evaluate(cost_per_hour, {
         P: c.price * price_scale, o: c.server_overhead, r: a["rate"], n: a["life"],
+        f_net: a["network_share"],
         Y: YEAR_S, P_tdp: acc.tdp, phi: a["tdp_fraction"], sigma: a["server_power_ratio"],
         pue: a["pue"], c_e: a["electricity"]})
 
@@ -186,17 +189,157 @@ def per_mtok(hourly: float, seconds_per_token: float, util: float) -> float:
     return f.evaluate(cost_per_mtok, {h_cost: hourly / HOURS, tau: seconds_per_token, u: util})
 
 
-def decode_mtok(acc, price_scale: float = 1.0, **over) -> float:
+# --- the modelled cost: replicated weights, BF16 cache and attention, achievable rates, the
+# all-to-all ----------------------------------------------------------------------------------
+# DeepSeek's decode layout (day 6; LMSYS reproduces it): attention data-parallel on every GPU,
+# experts spread over an expert-parallel group of G GPUs. Each GPU holds the non-routed weights
+# and 1/G of the routed ones, and the BF16 MLA cache of its T sequences; a step reads both at the
+# achieved HBM rate, or does its GEMMs (FP8) and absorbed-MLA attention (BF16, as DeepSeek's
+# "core MLA computations") at their achieved rates, whichever is longer; then each of the MoE
+# layers' dispatch and combine (measured, not overlapped: the measured throughputs sit at or
+# below this sum). T is as many sequences as the HBM left over holds.
+T_seq = sp.Symbol("T", positive=True)                   # sequences per GPU
+M_g = sp.Symbol(r"M_\mathrm{GPU}", positive=True)       # weight bytes per GPU
+C_u = sp.Symbol(r"C", positive=True)                    # HBM per GPU, bytes
+eta_W = sp.Symbol(r"\eta_W", positive=True)             # achieved / peak HBM bandwidth
+eta_F = sp.Symbol(r"\eta_F", positive=True)             # achieved / peak FP8 GEMM rate
+eta_A = sp.Symbol(r"\eta_A", positive=True)             # achieved / peak BF16 attention rate
+F16 = sp.Symbol(r"F_\mathrm{BF16}", positive=True)      # dense BF16 FLOP/s
+n_moe = sp.Symbol(r"n_\mathrm{MoE}", positive=True)     # MoE layers
+t_x = sp.Symbol(r"t_\mathrm{a2a}", positive=True)       # all-to-all s per token per MoE layer
+SYMBOL_MEANING.update({
+    T_seq: "decode sequences per GPU", M_g: "weight bytes each GPU holds and reads",
+    C_u: "HBM per GPU, bytes", eta_W: "achieved share of peak HBM bandwidth",
+    eta_F: "achieved share of peak FP8 GEMM rate", eta_A: "achieved share of peak BF16 rate "
+    "(attention)", F16: "dense BF16 FLOP/s", n_moe: "MoE layers",
+    t_x: "dispatch + combine seconds per token per MoE layer"})
+t_mem = (M_g + T_seq * f.L * f.b_kv) / (eta_W * f.W)
+t_flop = T_seq * (2 * f.N_act / (eta_F * f.F) + f.L * f.a_kv / (eta_A * F16))
+decode_step = sp.Max(t_mem, t_flop) + T_seq * n_moe * t_x
+decode_tau_modelled = decode_step / T_seq              # GPU-seconds per output token
+seqs_that_fit = (C_u - M_g) / (f.L * f.b_kv)
+# prefill runs MLA un-absorbed (MHA mode): 2 n_h (d_qk + d_v) FLOPs per earlier token, L / 2 of
+# them on average, per layer; its all-to-all overlaps the layer (DeepSeek's two micro-batches),
+# so the longer of the two sets the time
+f_pre = sp.Symbol(r"f_\mathrm{MHA}", positive=True)     # attention FLOPs per token per layer
+n_L = sp.Symbol(r"n_\mathrm{L}", positive=True)
+SYMBOL_MEANING.update({f_pre: "prefill attention FLOPs per token per layer (MHA mode)",
+                       n_L: "layers"})
+prefill_tau_modelled = sp.Max(2 * f.N_act / (eta_F * f.F) + n_L * f_pre / (eta_A * F16),
+                              n_moe * t_x)
+EP_SCALE_OUT = 128     # DeepEP's measured low-latency EP128: DeepSeek decodes on EP144
+
+
+def _ds():
+    return catalog.models()["deepseek_v3"]
+
+
+def _achieved() -> dict:
+    from . import parallelism as par
+    return {eta_W: catalog.load("achievable")["h100"].hbm_bandwidth_fraction,
+            eta_F: par.gemm_efficiency(), eta_A: par.attention_efficiency()}
+
+
+def holds_model_in_domain(acc) -> bool:
+    """Experts stay on the scale-up link when one domain holds the FP8 weights in half its
+    HBM (the rest for the cache); otherwise the group spans domains over the NIC."""
+    return acc.scale_up_domain * acc.hbm_capacity >= 2 * _ds().total_params * FP8
+
+
+def expert_group(acc) -> int:
+    return int(acc.scale_up_domain) if holds_model_in_domain(acc) else EP_SCALE_OUT
+
+
+def weight_bytes_per_gpu(acc) -> float:
+    from . import parallelism as par
+    m = _ds()
+    routed = (m.n_layers - m.n_dense_layers) * m.routed_experts * par.expert_size(m) * FP8
+    return m.total_params * FP8 - routed * (1 - 1 / expert_group(acc))
+
+
+def a2a_seconds_per_token(acc, phase: str = "decode") -> float:
+    """Dispatch + combine per token and MoE layer: over the NIC, DeepEP's measured EP128
+    latencies for its 128 tokens per GPU (decode) or its normal kernels' measured rates
+    (prefill); on a domain that holds the model, chapter 6's NVLink model at DeepEP's rates."""
+    from . import parallelism as par
+    m = _ds()
+    if holds_model_in_domain(acc):
+        return f.evaluate(par.t_link, par.overlap_values(m, acc, "scale_up"))
+    if phase == "prefill":
+        return f.evaluate(par.t_link, par.overlap_values(m, acc, "scale_out"))
+    ll = catalog.load("networks")["deepep_low_latency_h800"]
+    return (ll.dispatch_latency_ep128 + ll.combine_latency_ep128) / ll.tokens
+
+
+def _modelled_values(acc) -> dict:
+    from . import parallelism as par, roofline as rf
+    m = _ds()
+    s = par.shapes(m)
+    vals = {**_deepseek_values(acc), **_achieved(), f.b_kv: rf.deepseek_kv_bytes_bf16(),
+            M_g: weight_bytes_per_gpu(acc), C_u: acc.hbm_capacity, F16: acc.bf16_dense_flops,
+            n_moe: m.n_layers - m.n_dense_layers, n_L: m.n_layers,
+            f_pre: m.n_heads * (s.qk_nope_head_dim + m.qk_rope_head_dim + s.v_head_dim)
+            * vals_context()}
+    return vals
+
+
+def vals_context() -> float:
+    return catalog.load("moe_rack")["deepseek_online_service"].mean_context
+
+
+def decode_batch_per_gpu(acc) -> float:
+    """Sequences of the service's mean context whose BF16 cache fits beside the weights."""
+    v = _modelled_values(acc)
+    return math.floor(f.evaluate(seqs_that_fit, v))
+
+
+def decode_tokens_per_gpu_s(acc) -> float:
+    v = _modelled_values(acc)
+    v.update({T_seq: decode_batch_per_gpu(acc), t_x: a2a_seconds_per_token(acc)})
+    return 1 / f.evaluate(decode_tau_modelled, v)
+
+
+def prefill_tokens_per_gpu_s(acc) -> float:
+    v = _modelled_values(acc)
+    v[t_x] = a2a_seconds_per_token(acc, "prefill")
+    return 1 / f.evaluate(prefill_tau_modelled, v)
+
+
+def decode_floor_mtok(acc, price_scale: float = 1.0, **over) -> float:
+    """The roofline floor: one weight copy, FP8 cache and attention at peak, no all-to-all."""
     return per_mtok(hour_cost(acc, price_scale, **over), decode_seconds_per_token(acc),
                     assumptions(**over)["utilisation"])
 
 
-def prefill_mtok(acc, price_scale: float = 1.0, **over) -> float:
+def prefill_floor_mtok(acc, price_scale: float = 1.0, **over) -> float:
     return per_mtok(hour_cost(acc, price_scale, **over), prefill_seconds_per_token(acc),
                     assumptions(**over)["utilisation"])
 
 
+def decode_mtok(acc, price_scale: float = 1.0, **over) -> float:
+    """The modelled cost per million output tokens."""
+    if not has_price(acc) or not acc.has("fp8_dense_flops"):
+        return math.inf if not has_price(acc) else decode_floor_mtok(acc, price_scale, **over)
+    return per_mtok(hour_cost(acc, price_scale, **over), 1 / decode_tokens_per_gpu_s(acc),
+                    assumptions(**over)["utilisation"])
+
+
+def prefill_mtok(acc, price_scale: float = 1.0, **over) -> float:
+    """The modelled cost per million computed (cache-miss) input tokens."""
+    if not has_price(acc) or not acc.has("fp8_dense_flops"):
+        return math.inf if not has_price(acc) else prefill_floor_mtok(acc, price_scale, **over)
+    return per_mtok(hour_cost(acc, price_scale, **over), 1 / prefill_tokens_per_gpu_s(acc),
+                    assumptions(**over)["utilisation"])
+
+
 REFERENCE_NEW = "b200"     # the new part an old one competes with
+
+
+def seconds_per_token(acc, phase: str = "decode") -> float:
+    """Modelled GPU-seconds per token (the floor's on a part without FP8 units)."""
+    if not acc.has("fp8_dense_flops"):
+        return (decode_seconds_per_token if phase == "decode" else prefill_seconds_per_token)(acc)
+    return 1 / (decode_tokens_per_gpu_s if phase == "decode" else prefill_tokens_per_gpu_s)(acc)
 
 
 def life_years(acc, phase: str = "decode", **over) -> float:
@@ -205,10 +348,10 @@ def life_years(acc, phase: str = "decode", **over) -> float:
     new = catalog.accelerators()[REFERENCE_NEW]
     if not acc.has("tdp") or not has_price(new):
         return math.inf
-    secs = decode_seconds_per_token if phase == "decode" else prefill_seconds_per_token
     mtok = decode_mtok if phase == "decode" else prefill_mtok
     a = assumptions(**over)
-    run = per_mtok(energy_hour_cost(acc, **over), secs(acc), a["utilisation"])
+    run = per_mtok(energy_hour_cost(acc, **over), seconds_per_token(acc, phase),
+                   a["utilisation"])
     return f.evaluate(economic_life, {c_new: mtok(new, **over), c_run: run,
                       g: a["price_performance_ooms_per_year"], t_gap: new.launch - acc.launch})
 
@@ -264,13 +407,27 @@ HEADLINES = [
     Headline("cost_per_gpu_hour", "USD/h", "all-in cost of an accelerator-hour: capital "
              "(price x server overhead x CRF) plus power (TDP x draw x server share x PUE x "
              "$/kWh); operations not modelled", fn=hour_cost, why=_WHY, fmt="num"),
-    Headline("deepseek_v3_decode_cost_per_mtok", "USD/Mtok", "DeepSeek-V3 decode (FP8 weights "
-             "and cache) at the balance batch and the service's mean context, roofline "
-             "accelerator-seconds x $/accelerator-second / utilisation", fn=decode_mtok,
+    Headline("deepseek_v3_decode_cost_per_mtok", "USD/Mtok", "DeepSeek-V3 decode, modelled: "
+             "data-parallel attention with the non-routed weights on every GPU, BF16 MLA cache "
+             "and attention, achievable rates, as many sequences as HBM holds, measured "
+             "all-to-all added; $/GPU-second / tokens per GPU-second / utilisation",
+             fn=decode_mtok, why=_WHY, claims=("RP-23",), fmt="num"),
+    Headline("deepseek_v3_decode_floor_per_mtok", "USD/Mtok", "DeepSeek-V3 decode, roofline "
+             "floor: one FP8 weight copy per replica at the balance batch, FP8 cache and "
+             "attention at peak, no all-to-all", fn=decode_floor_mtok, why=_WHY,
+             claims=("RP-23",), fmt="num"),
+    Headline("deepseek_v3_prefill_cost_per_mtok", "USD/Mtok", "DeepSeek-V3 prefill per computed "
+             "input token, modelled: FP8 GEMMs and MHA-mode BF16 attention at achievable "
+             "rates, or the all-to-all when it is longer", fn=prefill_mtok, why=_WHY,
+             claims=("RP-23",), fmt="num"),
+    Headline("deepseek_v3_prefill_floor_per_mtok", "USD/Mtok", "DeepSeek-V3 prefill floor (FP8, "
+             "absorbed attention, peak FLOP/s, no all-to-all)", fn=prefill_floor_mtok,
              why=_WHY, claims=("RP-23",), fmt="num"),
-    Headline("deepseek_v3_prefill_cost_per_mtok", "USD/Mtok", "DeepSeek-V3 prefill (FP8, "
-             "compute-bound, causal prompt of the service's mean context)", fn=prefill_mtok,
-             why=_WHY, claims=("RP-23",), fmt="num"),
+    Headline("deepseek_v3_decode_tokens_per_gpu_s", "tokens/s", "modelled DeepSeek-V3 decode "
+             "throughput per GPU (the model behind the decode cost)",
+             fn=lambda a: decode_tokens_per_gpu_s(a) if a.has("fp8_dense_flops") else math.inf,
+             why="a max over memory and arithmetic plus a measured all-to-all, with a "
+             "capacity-limited batch (floor)", fmt="integer"),
     Headline("economic_life_years", "years", "age at which the part's energy cost per decode "
              "token meets a B200's all-in cost per token, B200s improving at Epoch's 0.14 OOM "
              "a year", fn=life_years, why=_WHY, claims=("GB-1",), fmt="num"),

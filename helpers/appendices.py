@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from . import catalog, claims as _claims
-from .fmt import md_table
+from .fmt import md_cell, md_table, md_url, protect
 from .results import read_claims
 
 _ID_ORDER = ("RP", "SQ", "L3", "MISC", "GB")
@@ -24,8 +24,8 @@ def claim_sort_key(claim_id: str) -> tuple[int, int]:
 
 
 def _cell(text: str) -> str:
-    """Text safe inside one Markdown table cell."""
-    return " ".join(str(text).split()).replace("|", "\\|")
+    """Text safe inside one Markdown table cell (a reader's text in it escaped whole)."""
+    return re.sub(r"(?<!\\)\|", r"\\|", protect(" ".join(str(text).split())))
 
 
 def _chapter_number(stem: str) -> str:
@@ -93,27 +93,43 @@ def _field_value(f: catalog.Field) -> str:
     return f"{f.value:g}"
 
 
-def _field_note(f: catalog.Field) -> str:
+def _link(source: catalog.Source, text: str, trusted: bool) -> str:
+    """A source as a Markdown link (its text as given); a reader's source: title escaped,
+    target percent-encoded; a value set with --set has no page: the title alone."""
+    if not trusted:
+        text = md_cell(text)
+    if not source.url:
+        return text
+    return f"[{text}]({source.url if trusted else md_url(source.url)})"
+
+
+def _field_note(f: catalog.Field, trusted: bool = True) -> str:
+    esc = _cell if trusted else md_cell
     parts = []
     if f.missing:
-        parts.append(f"missing: {f.missing}")
+        parts.append(f"missing: {esc(f.missing)}")
     if f.also_read_as:
         parts.append(f"the same number is read as {f.also_read_as} in some vendor docs")
     for alt in f.alternatives:
-        source = f"[{alt.source.tag}]({alt.source.url})"
+        source = _link(alt.source, alt.source.tag, trusted)
         parts.append(f"alternative: {alt.value:g} {alt.unit} ({source})")
     if f.note:
-        parts.append(f.note)
-    return _cell("; ".join(parts))
+        parts.append(esc(f.note))
+    return _cell("; ".join(parts)) if trusted else "; ".join(parts)
 
 
-def entry_markdown(entry: catalog.Entry) -> str:
-    """Every field of one catalog entry: value, unit, source link, source date, tag, notes."""
-    rows = [[f"`{name}`", _field_value(f), f.unit, f"[{_cell(f.source.title)}]({f.source.url})",
-             f.source.date, f.source.tag, _field_note(f)] for name, f in entry.fields.items()]
-    text = [f"`{k}`: {_cell(v if not isinstance(v, list) else ', '.join(v))}"
+def entry_markdown(entry: catalog.Entry, *, trusted: bool = True) -> str:
+    """Every field of one catalog entry: value, unit, source link, source date, tag, notes.
+    ``trusted=False`` (a reader's hardware file): every piece of its text is escaped, so it
+    shows as itself whatever it holds."""
+    esc = _cell if trusted else md_cell
+    rows = [[f"`{name}`", _field_value(f), f.unit,
+             _link(f.source, _cell(f.source.title) if trusted else f.source.title, trusted),
+             f.source.date, f.source.tag, _field_note(f, trusted)]
+            for name, f in entry.fields.items()]
+    text = [f"`{k}`: {esc(v if not isinstance(v, list) else ', '.join(map(str, v)))}"
             for k, v in entry.text.items() if k != "name" and v not in (None, "", [])]
-    head = f"**{_cell(entry.name)}** (`{entry.key}`)"
+    head = f"**{esc(entry.name)}** (`{entry.key}`)"
     if text:
         head += "  \n" + "  \n".join(text)
     return head + "\n\n" + md_table(["field", "value", "unit", "source", "date", "tag", "note"],

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from . import catalog, results
-from .fmt import md_table
+from .fmt import md_table, protect_user_text
 from .notebook import accelerator as _load_accelerator, setup, show_markdown
 from .registry import FORMATS, get
 
@@ -31,6 +31,9 @@ class Chapter:
         setup()
         self.acc = _load_accelerator(accelerator, overrides)   # the accelerator this run is for
         self.accs = catalog.accelerators()                    # every catalogued accelerator
+        listed = self.accs.get(self.acc.key)
+        if listed is None or listed.text != self.acc.text:     # a reader's text: never markup
+            protect_user_text([self.acc.name, self.acc.text.get("vendor")])
         self.models = catalog.models()
         self.values: dict[str, float] = {}                    # everything published, by name
         self.text("run_accelerator_name", self.acc.name)

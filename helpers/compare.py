@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import catalog
-from .fmt import md_table, num
+from .fmt import md_cell, md_code, md_table, md_text, num, protect
 
 
 def ratio(old: float | None, new: float | None) -> str:
@@ -111,17 +111,31 @@ def verdicts_text(table: dict) -> str:
 
 def comparison_markdown(table: dict, entry, hardware_arg: str) -> str:
     """The comparison page of the run folder and of the variant book."""
-    d, a = table["default_accelerator"], table["accelerator"]
-    rows = [[f"`{r['name']}`", r["chapter"], r["unit"], r["default_text"], r["new_text"],
-             r["ratio"], "yes" if r["follows_run"] else "no"] for r in table["rows"]]
-    verdicts = [[v["id"], v["chapter"], v["default"] or "—", v["new"] or "—",
+    d, a = md_cell(table["default_accelerator"]), md_cell(table["accelerator"])
+    rows = [[f"`{r['name']}`", r["chapter"], md_cell(r["unit"]), md_cell(r["default_text"]),
+             md_cell(r["new_text"]), r["ratio"], "yes" if r["follows_run"] else "no"]
+            for r in table["rows"]]
+    verdicts = [[v["id"], v["chapter"], _verdict_cell(v["default"]), _verdict_cell(v["new"]),
                  "**changed**" if v["changed"] else ("caveat" if v["caveat_changed"] else "=")]
                 for v in table.get("verdicts", [])]
-    return (f"# Re-run for {entry.name}\n\n"
-            f"Every headline result of the re-run chapters: the committed run on `{d}` beside "
-            f"this re-run on `{a}` (`--hardware {Path(hardware_arg).name}`). Results that name "
-            "an accelerator keep their meaning, so their ratio is `=`.\n\n"
+    # the title holds only the key (lower_snake_case): a page title is printed unescaped by
+    # some themes; the reader's name is escaped text in the paragraph
+    return (f"# Re-run for {entry.key}\n\n"
+            f"Every headline result of the re-run chapters: the committed run on {d} beside "
+            f"this re-run on {a}, {md_text(entry.name)} "
+            f"({md_code('--hardware ' + Path(hardware_arg).name)}). Results that name an "
+            "accelerator keep their "
+            "meaning, so their ratio is `=`.\n\n"
             + md_table(["result", "chapter", "unit", d, a, "ratio", "follows the run"], rows,
                        align="lllrrrl") + "\n\n## Verdicts\n\n"
             + md_table(["claim", "chapter", f"on {d}", f"on {a}", ""], verdicts, align="lllll")
             + "\n")
+
+
+def _verdict_cell(text: str | None) -> str:
+    """A verdict and its caveat (the chapter's words) in one table cell, a reader's text in it
+    escaped."""
+    import re
+    if not text:
+        return "—"
+    return re.sub(r"(?<!\\)\|", r"\\|", protect(" ".join(text.split())))

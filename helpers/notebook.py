@@ -80,8 +80,12 @@ def accelerator(name_or_file: str, overrides: dict | None = None) -> catalog.Ent
 
 
 def show_markdown(text: str) -> None:
+    """Show Markdown; a reader's text in it (registered with :func:`helpers.fmt.protect_user_text`)
+    is escaped, so it shows as itself."""
     from IPython.display import Markdown, display
-    display(Markdown(text))
+
+    from .fmt import protect
+    display(Markdown(protect(text)))
 
 
 __all__ = ["setup", "accelerator", "show_markdown", "U"]

@@ -30,8 +30,21 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
-def execute_one(src: Path, dest: Path, parameters: dict | None = None) -> float:
-    """Run ``src`` into ``dest`` atomically; returns seconds taken. Raises on any cell error."""
+def show_parameters(nb: nbformat.NotebookNode, shown: dict) -> None:
+    """Rewrite the cell papermill injected (tagged ``injected-parameters``) to show ``shown``:
+    what a reader should see (``hardware.yaml``, the run folder's copy of the hardware) instead
+    of what the kernel was given (an absolute path, a staging folder)."""
+    from papermill.translators import translate_parameters
+
+    for cell in nb.cells:
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell.source = translate_parameters("python3", "python", shown, "Parameters").strip()
+
+
+def execute_one(src: Path, dest: Path, parameters: dict | None = None,
+                shown: dict | None = None) -> float:
+    """Run ``src`` into ``dest`` atomically; returns seconds taken. Raises on any cell error.
+    ``shown``: the parameters the written notebook's injected cell shows (default: as given)."""
     import papermill as pm
 
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -43,6 +56,8 @@ def execute_one(src: Path, dest: Path, parameters: dict | None = None) -> float:
                             # the kernel's loopback-TCP notice is noise on every run
                             extra_arguments=["--IPKernelApp.log_level=ERROR"])
         nb = clean(nbformat.read(tmp, as_version=4))
+        if shown is not None:
+            show_parameters(nb, shown)
         nbformat.write(nb, tmp)
         os.replace(tmp, dest)
     finally:
@@ -58,12 +73,12 @@ def _short_error(exc: BaseException) -> str:
 
 
 def execute_many(sources: list[Path], out_dir: Path | None, parameters: dict | None,
-                 jobs: int) -> int:
+                 jobs: int, shown: dict | None = None) -> int:
     """Run several notebooks in parallel (one kernel each); print one line per chapter."""
     jobs = max(1, min(jobs, len(sources)))
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         futures = {pool.submit(execute_one, src, (out_dir or src.parent) / src.name,
-                               parameters): src
+                               parameters, shown): src
                    for src in sources}
         try:
             _report(futures)

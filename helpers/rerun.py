@@ -153,6 +153,7 @@ def rerun(hardware: str, chapter_names: list[str] | None = None, out: str | None
         raise RerunError(f"no chapters under {CHAPTERS}")
     out_dir = check_out(out if out is not None else ROOT / "runs" / entry.key)
     check_inputs(entry, chapters, overrides, hardware)
+    _protect(entry)
     defaults = {nb.stem: chapter_parameters(nb).get("accelerator") for nb in chapters}
     default_keys = sorted({str(v) for v in defaults.values()})
     default_key = default_keys[0] if len(default_keys) == 1 else "default"
@@ -165,7 +166,9 @@ def rerun(hardware: str, chapter_names: list[str] | None = None, out: str | None
             params = {"accelerator": param}
             if overrides:
                 params["overrides"] = overrides
-            failures = execute_many(chapters, stage, params, jobs)
+            # the notebooks show the run folder's copy of the hardware, not a path on this machine
+            shown = dict(params, accelerator="hardware.yaml" if param != entry.key else param)
+            failures = execute_many(chapters, stage, params, jobs, shown)
             if failures:
                 raise _ChaptersFailed(f"{failures} chapter(s) failed (see above); nothing "
                                       f"written to {out_dir}")
@@ -198,6 +201,20 @@ def rerun(hardware: str, chapter_names: list[str] | None = None, out: str | None
     print(f"done in {seconds:.1f} s: {out_dir}  (python -m helpers results --from {out_dir})"
           + (f"\nbook: {out_dir / 'book' / '_build' / 'html' / 'index.html'}" if html else ""))
     return 0
+
+
+def _protect(entry) -> None:
+    """A reader's text (name, vendor) is escaped wherever it reaches a page: in this process
+    (the comparison) and in every kernel started from it (``HELPERS_USER_TEXT``)."""
+    from . import catalog
+    from .fmt import USER_TEXT_ENV, protect_user_text
+
+    listed = catalog.accelerators().get(entry.key)
+    if listed is not None and listed.text == entry.text:
+        return
+    strings = [s for s in (entry.name, entry.text.get("vendor")) if s]
+    protect_user_text(strings)
+    os.environ[USER_TEXT_ENV] = json.dumps(strings, ensure_ascii=True)
 
 
 def _comparison(stage: Path, chapters: list[Path], entry, default_key: str,

@@ -571,5 +571,30 @@ HEADLINES = [
                                       * catalog.load("achievable")["h100"].hbm_bandwidth_fraction,
                                       "3.35 TB/s x FlashMLA's 0.896 (achievable.yaml)")},
              fmt="integer"),
+    # [G6]
+    # RP-17: DeepSeek's measured serving costs
+    Headline("deepseek_measured_output_input_cost_ratio", "ratio",
+             "DeepSeek's node-seconds per output token over per input token (prefill 73.7k, "
+             "decode 14.8k tokens/s per H800 node, hits included)", measured_cost_ratio,
+             _MEASURED, claims=("RP-17",), fmt="times2"),
+    Headline("deepseek_measured_cost_ratio_per_miss_token", "ratio",
+             "the same per cache-miss input token, if a hit cost no prefill",
+             measured_cost_ratio_per_miss, _MEASURED, claims=("RP-17",), fmt="times2"),
+    Headline("deepseek_h800_decode_flops_utilisation", "fraction",
+             "share of an H800 node's FP8 peak that DeepSeek's decode throughput uses for the "
+             "weights' 2 N_act FLOPs per token", weight_flops_utilisation,
+             {**_H800_UTIL, f.B: field("usage", _SERVICE, "decode_tokens_per_node")},
+             claims=("RP-17",), fmt="pct"),
+    Headline("deepseek_h800_prefill_flops_utilisation", "fraction",
+             "the same for prefill, every input token counted (hits included)",
+             weight_flops_utilisation,
+             {**_H800_UTIL, f.B: field("usage", _SERVICE, "prefill_tokens_per_node")},
+             claims=("RP-17",), fmt="pct"),
+    Headline("deepseek_service_kv_read_over_arithmetic", "ratio",
+             "DeepSeek-V3 decode at the service's mean context (4,989 tokens): BF16 KV read time "
+             "over FP8 weight plus BF16 MLA arithmetic per token", kv_read_over_all_arithmetic,
+             {**_CHIP, F_8: hw("fp8_dense_flops", "bf16_dense_flops"), **_DS_ATTN,
+              **_DS_BF16_CACHE, f.L: field("moe_rack", "deepseek_online_service", "mean_context")},
+             claims=("RP-17",), fmt="num2"),
 ]
 

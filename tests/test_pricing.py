@@ -501,3 +501,29 @@ def test_crossover_with_mla_attention_against_bisection_on_every_part():
         pytest.approx(a_kv / (61 * 656), rel=1e-12)
     assert registry.get("flashmla_h800_achievable_flops_per_byte").value(h100) == \
         pytest.approx(660e12 / (3.35e12 * 0.896), rel=1e-12)
+
+
+def test_deepseek_measured_costs_by_hand_from_the_day6_statistics():
+    """73.7k input and 14.8k output tokens/s per 8-GPU H800 node, 342B of 608B input tokens hit
+    the cache (DeepSeek's overview), 2 x 37B FLOPs per token against the 1,979 TFLOP/s FP8 peak;
+    and one decode token at the 4,989-token mean context, BF16 MLA cache, on every part."""
+    h100 = catalog.accelerators()["h100"]
+
+    def value(name, a=h100):
+        return registry.get(name).value(a)
+    assert value("deepseek_measured_output_input_cost_ratio") == pytest.approx(73_700 / 14_800)
+    assert value("deepseek_measured_cost_ratio_per_miss_token") == \
+        pytest.approx(73_700 * (1 - 342 / 608) / 14_800)
+    for name, tokens_per_s in (("deepseek_h800_decode_flops_utilisation", 14_800),
+                               ("deepseek_h800_prefill_flops_utilisation", 73_700)):
+        assert value(name) == pytest.approx(tokens_per_s / 8 * 2 * 37e9 / 1979e12, rel=1e-3)
+    # the ratio of utilisations is the cost ratio
+    assert value("deepseek_h800_prefill_flops_utilisation") / value(
+        "deepseek_h800_decode_flops_utilisation") == pytest.approx(
+        value("deepseek_measured_output_input_cost_ratio"), rel=1e-12)
+    a_kv, b_kv, ctx = 61 * 128 * 2 * (2 * 512 + 64), 61 * 576 * 2, 4989
+    for a in catalog.accelerators().values():
+        fp8 = a.fp8_dense_flops if a.has("fp8_dense_flops") else a.bf16_dense_flops
+        arithmetic = 2 * 37e9 / fp8 + ctx * a_kv / a.bf16_dense_flops
+        assert value("deepseek_service_kv_read_over_arithmetic", a) == pytest.approx(
+            ctx * b_kv / a.hbm_bandwidth / arithmetic, rel=1e-12), a.key

@@ -136,8 +136,6 @@ def test_balance_batch_headlines_equalise_arithmetic_and_weight_fetch(key):
             pytest.approx(ratio * _sparsity(reading), rel=1e-12)
     assert _headline("ex_weight_only_batch", acc) == \
         pytest.approx(at[f.B] / 2, rel=1e-12)
-    assert _headline("deepseek_v3_batch_over_claim", acc) == \
-        pytest.approx(at[f.B] / (300 * _sparsity("lecture")), rel=1e-12)
 
 
 @pytest.mark.parametrize("key", ACCS)
@@ -195,7 +193,7 @@ def _untouched_by_enumeration(n_experts: int, per_token: int, batch: int) -> flo
 
 @pytest.mark.parametrize("n_experts,per_token,batch", [(4, 1, 3), (5, 2, 3), (6, 3, 2)])
 def test_untouched_experts_closed_form_by_enumeration(n_experts, per_token, batch):
-    closed = f.evaluate(R.untouched_experts, {R.E: n_experts, R.m: per_token, f.B: batch})
+    closed = f.evaluate(R.untouched_experts, {R.E: n_experts, R.k_e: per_token, f.B: batch})
     assert closed == pytest.approx(_untouched_by_enumeration(n_experts, per_token, batch),
                                    rel=1e-12)
 
@@ -260,9 +258,11 @@ def test_hand_checked_h100_numbers():
     # 256 / 8 routed experts: 295.343 * 32 = 9451.0; the lecture's 256 / 32: 295.343 * 8
     assert batch["deepseek_v3_by_experts"] == pytest.approx(9450.99, abs=0.05)
     assert batch["lecture_example"] == pytest.approx(2362.75, abs=0.05)
-    # 2 x 2 bytes x 671e9 / 80e9 = 33.6 H100s -> 64; 5356.06 / (300 x 8) = 2.23
+    # 2 x 2 bytes x 671e9 / 80e9 = 33.6 H100s -> 64
     assert _headline("deepseek_v3_bf16_replica_chips", h100) == 64
-    assert _headline("deepseek_v3_batch_over_claim", h100) == pytest.approx(2.2317, abs=1e-4)
+    # per layer: 295.343 x 256 / 8 = 9450.99, less a (31/32)^9451 ~ 1e-130 correction
+    assert _headline("deepseek_v3_balance_batch_per_layer", h100) == pytest.approx(9450.99,
+                                                                                   abs=0.05)
 
 
 def test_kv_bytes_per_token_hand_checked():
@@ -373,3 +373,273 @@ def test_evaluate_is_subs_at_compiled_speed():
             pytest.approx(float(f.t_memory.subs(values)), rel=1e-15)
     with pytest.raises(ValueError, match="no value for"):
         f.evaluate(f.t_memory, {f.B: 1, f.N_tot: 1e12})
+
+
+# --- chapter 1, second edition: the per-layer roofline, capacity, achievable rates, the
+# all-to-all and the cost of not batching (helpers/roofline.py) ------------------------------
+
+# DeepSeek-V3's shapes as inference/configs/config_671B.json and inference/model.py give them
+# (github.com/deepseek-ai/DeepSeek-V3 @9b4e9788): hidden 7168, moe_inter_dim 2048 (an expert is
+# w1, w3: dim -> 2048 and w2: 2048 -> dim), inter_dim 18432 (3 dense layers), q_lora_rank 1536,
+# kv_lora_rank 512, qk_nope 128, qk_rope 64, v_head 128, 128 heads, vocab 129280
+_DIM, _MOE_INTER, _INTER, _V = 7168, 2048, 18432, 129280
+_ATTN = (_DIM * 1536 + 1536 * 128 * (128 + 64) + _DIM * (512 + 64) + 512 * 128 * (128 + 128)
+         + 128 * 128 * _DIM)
+
+
+def _ds_values(acc) -> dict:
+    """DeepSeek-V3 in BF16 on ``acc``: the symbols of the per-layer roofline."""
+    return {f.N_tot: DS.total_params, f.N_act: DS.active_params, f.b_w: R.BF16_BYTES,
+            R.E: DS.routed_experts, R.k_e: DS.active_experts, f.F: acc.bf16_dense_flops,
+            f.W: acc.hbm_bandwidth}
+
+
+def test_expert_split_against_a_hand_count_of_the_config():
+    """R_e (one routed expert over the 58 MoE layers) and N_d (what every token uses), derived
+    from the catalog's 671B / 37B and 8 of 256, against the config's shapes counted by hand:
+    the expert agrees to 0.1 %; N_d to the rounding of '37B activated' (the hand count gives
+    37.55B active, with the 0.9B embedding table that a lookup does not multiply)."""
+    moe_layers = DS.n_layers - DS.n_dense_layers
+    expert = 3 * _DIM * _MOE_INTER
+    assert expert == 44_040_192
+    r_e, n_d = (f.evaluate(x, _ds_values(ACCS["h100"])) for x in (R.R_e, R.N_d))
+    assert r_e == pytest.approx(moe_layers * expert, rel=1e-3)
+    hand_nd = (DS.n_layers * _ATTN + DS.n_dense_layers * 3 * _DIM * _INTER
+               + moe_layers * (expert + DS.routed_experts * _DIM) + 2 * _V * _DIM)
+    assert n_d == pytest.approx(hand_nd, rel=0.04)
+    assert n_d + DS.active_experts * r_e == pytest.approx(DS.active_params, rel=1e-12)
+    assert n_d + DS.routed_experts * r_e == pytest.approx(DS.total_params, rel=1e-12)
+
+
+def test_touched_experts_by_simulation():
+    """Experts a batch touches, E - E (1 - k_e/E)^B, against routing simulated token by token
+    (each token picks k_e distinct experts uniformly; fixed seed)."""
+    import numpy as np
+    rng = np.random.default_rng(20260429)
+    E, k = int(DS.routed_experts), int(DS.active_experts)
+    for batch in (1, 4, 32, 128):
+        trials = np.array([len({int(x) for _ in range(batch)
+                                for x in rng.choice(E, size=k, replace=False)})
+                           for _ in range(2000)])
+        closed = f.evaluate(R.touched_experts, {R.E: E, R.k_e: k, f.B: batch})
+        assert abs(trials.mean() - closed) < 4 * trials.std() / np.sqrt(len(trials)) + 1e-9
+
+
+@pytest.mark.parametrize("key", ACCS)
+def test_per_layer_balance_batch_is_where_the_routed_experts_turn_compute_bound(key):
+    """Brute force: just below the headline the routed experts' weight fetch is longer than their
+    arithmetic, just above it shorter; there the whole per-layer step is pure arithmetic. The
+    headline equals the Lambert W closed form evaluated at 30 digits, and tends to
+    (F/W)(b_w/2)(E/k_e) once every expert is touched."""
+    acc = ACCS[key]
+    b = _headline("deepseek_v3_balance_batch_per_layer", acc)
+    ratio = acc.bf16_dense_flops / acc.hbm_bandwidth
+    E, k = DS.routed_experts, DS.active_experts
+
+    def routed_excess(batch):      # weight fetch - arithmetic of the routed experts, per R_e
+        touched = E * (1 - (1 - k / E) ** batch)
+        return touched * R.BF16_BYTES / acc.hbm_bandwidth - 2 * batch * k / acc.bf16_dense_flops
+
+    assert routed_excess(b * (1 - 1e-9)) > 0 > routed_excess(b * (1 + 1e-9))
+    exact = R.balance_per_layer.subs({f.F: acc.bf16_dense_flops, f.W: acc.hbm_bandwidth,
+                                      f.b_w: R.BF16_BYTES, R.E: E, R.k_e: k})
+    assert b == pytest.approx(float(sp.N(exact, 30)), rel=1e-12)
+    assert b == pytest.approx(ratio * E / k, rel=1e-9)
+    at = {**_ds_values(acc), f.B: b}
+    assert f.evaluate(R.t_layers, at) == pytest.approx(f.evaluate(f.t_compute, at), rel=1e-9)
+    # the gap to the aggregate roofline is the ratio of the two sparsities
+    assert _headline("deepseek_v3_per_layer_over_aggregate_balance", acc) == pytest.approx(
+        (E / k) / (DS.total_params / DS.active_params), rel=1e-9)
+
+
+def test_per_layer_balance_batch_with_few_experts_touched():
+    """Where the batch leaves experts idle the root is below a = (F/W)(b_w/2)(E/k_e): checked on
+    a small, slow chip by bisection on the balance equation itself."""
+    ratio, E, k = 4.0, 64.0, 8.0
+    b = R.per_layer_balance(ratio, 2, E, k)
+    lo, hi = 1e-9, 1e6
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if mid < ratio * E / k * (1 - (1 - k / E) ** mid) else (lo, mid)
+    assert b == pytest.approx(lo, rel=1e-12) and b < ratio * E / k * 0.999
+
+
+@pytest.mark.parametrize("key", ["h100", "b200", "gb200", "a100", "tpu_v5e"])
+def test_per_layer_step_against_a_sum_over_the_61_layers(key):
+    """The closed form collapses the layers into one max per kind of matmul; here the step is
+    summed layer by layer over all 61 (3 dense, 58 MoE), N_d split among them at random (fixed
+    seed: every split gives the same sum), at the lecture's batch and the aggregate B*."""
+    import numpy as np
+    acc = ACCS[key]
+    F, W, bw = acc.bf16_dense_flops, acc.hbm_bandwidth, R.BF16_BYTES
+    vals = _ds_values(acc)
+    n_d, r_e = f.evaluate(R.N_d, vals), f.evaluate(R.R_e, vals)
+    moe_layers = int(DS.n_layers - DS.n_dense_layers)
+    P_e, E, k = r_e / moe_layers, DS.routed_experts, DS.active_experts
+    share = np.random.default_rng(61).dirichlet(np.ones(int(DS.n_layers))) * n_d
+    agg_b = _headline("optimal_batch_deepseek_v3_by_params", acc)
+    for batch, name in ((300 * _sparsity("lecture"), "lecture_batch"),
+                        (agg_b, "balance_batch")):
+        step = sum(max(2 * batch * p / F, p * bw / W) for p in share)
+        touched = E * (1 - (1 - k / E) ** batch)
+        step += moe_layers * max(2 * batch * k * P_e / F, touched * P_e * bw / W)
+        aggregate = max(2 * batch * DS.active_params / F, DS.total_params * bw / W)
+        assert _headline(f"deepseek_v3_step_over_aggregate_{name}", acc) == pytest.approx(
+            step / aggregate, rel=1e-9)
+
+
+@pytest.mark.parametrize("key", ACCS)
+def test_max_batch_by_brute_force(key):
+    """The largest whole batch of 32K sequences whose BF16 MLA caches fit beside the BF16
+    weights in the replica, found by counting; the context at which the cap meets the per-layer
+    balance batch; and chapter 2's count of the same sequences, where it has one."""
+    acc = ACCS[key]
+    chips = _headline("deepseek_v3_bf16_replica_chips", acc)
+    room = chips * acc.hbm_capacity - R.BF16_BYTES * DS.total_params
+    per_seq = R.CONTEXT_32K * R.deepseek_kv_bytes_bf16()
+    guess = int(room // per_seq)
+    while (guess + 1) * per_seq <= room:
+        guess += 1
+    while guess * per_seq > room:
+        guess -= 1
+    assert _headline("deepseek_v3_max_batch_32k", acc) == guess
+    bind = _headline("deepseek_v3_capacity_binds_context", acc)
+    assert room / (bind * R.deepseek_kv_bytes_bf16()) == pytest.approx(
+        _headline("deepseek_v3_balance_batch_per_layer", acc), rel=1e-12)
+    if "deepseek_v3_replica_sequences_32k" in registry.headlines():   # chapter 2's
+        assert _headline("deepseek_v3_replica_sequences_32k", acc) == guess
+
+
+def test_usable_capacity_and_achievable_rates_hand_checked():
+    """nvidia-smi's 81,559 MiB per H100 on the 64-chip replica; the H100's measured shares
+    (0.803 of peak GEMM, 0.896 of peak bandwidth) scale every balance batch by their ratio."""
+    h100 = ACCS["h100"]
+    room = 64 * 81559 * 2**20 - 2 * DS.total_params
+    assert _headline("deepseek_v3_max_batch_32k_usable_h100", h100) == \
+        room // (32768 * 70272) == 1794
+    share = 0.803 / 0.896
+    assert _headline("gemm_over_hbm_share_h100", h100) == pytest.approx(share, rel=1e-12)
+    for key in ("h100", "b200", "a100"):
+        acc = ACCS[key]
+        assert _headline("deepseek_v3_balance_batch_achievable", acc) == pytest.approx(
+            share * _headline("optimal_batch_deepseek_v3_by_params", acc), rel=1e-12)
+        per_layer = _headline("deepseek_v3_balance_batch_per_layer_achievable", acc)
+        assert per_layer == pytest.approx(
+            share * _headline("deepseek_v3_balance_batch_per_layer", acc), rel=1e-9)
+        assert _headline("deepseek_v3_per_layer_achievable_over_formula", acc) == \
+            pytest.approx(per_layer / _headline("optimal_batch_deepseek_v3_by_params", acc),
+                          rel=1e-12)
+    assert _headline("deepseek_v3_balance_batch_per_layer_achievable", h100) == \
+        pytest.approx(8468.5, abs=2)        # 295.343 x 0.896... x 32
+
+
+def _link_shares(chips: int, board: int) -> tuple[float, float]:
+    """Shares of a token's routed copies that cross the board's scale-up links and the
+    scale-out network, counted over every (source chip, destination chip) pair."""
+    up = out = 0
+    for src in range(chips):
+        for dst in range(chips):
+            if dst == src:
+                continue
+            if dst // board == src // board:
+                up += 1
+            else:
+                out += 1
+    return up / chips**2, out / chips**2
+
+
+@pytest.mark.parametrize("key", ACCS)
+def test_all_to_all_by_counting_destinations(key):
+    """The replica's chips on boards of D: the link shares counted pair by pair; then the
+    all-to-all per chip and step (FP8 dispatch, BF16 combine, 58 MoE layers, the slower link)
+    against the arithmetic and the weight fetch."""
+    acc = ACCS[key]
+    chips = int(_headline("deepseek_v3_bf16_replica_chips", acc))
+    up, out = _link_shares(chips, int(acc.scale_up_domain))
+    per_token_bytes = (DS.n_layers - DS.n_dense_layers) * DS.active_experts * DS.hidden_size * 3
+    t_per_token = per_token_bytes * max(up / acc.scale_up_bandwidth,
+                                        out / acc.scale_out_bandwidth)   # seconds, per chip
+    compute = 2 * DS.active_params / acc.bf16_dense_flops
+    assert _headline("deepseek_v3_a2a_over_compute", acc) == pytest.approx(
+        t_per_token / compute, rel=1e-9)
+    weights = R.BF16_BYTES * DS.total_params / acc.hbm_bandwidth      # per token of chip-time
+    assert _headline("deepseek_v3_a2a_bound_batch", acc) == pytest.approx(
+        weights / t_per_token, rel=1e-9)
+
+
+def test_all_to_all_hand_checked_on_h100():
+    """64 H100s on 8-GPU boards: 7/8 of the copies over the 50 GB/s NIC; 58 x 8 x 7168 x 3
+    bytes per token; against 2 x 37e9 / 989.4e12 s of arithmetic per token."""
+    h100 = ACCS["h100"]
+    per_token = 58 * 8 * 7168 * 3 * (7 / 8) / 50e9
+    assert _headline("deepseek_v3_a2a_over_compute", h100) == pytest.approx(
+        per_token / (2 * 37e9 / 989.4e12), rel=1e-9)
+    assert _headline("deepseek_v3_a2a_bound_batch", h100) == pytest.approx(
+        2 * 671e9 / 3.35e12 / per_token, rel=1e-9)
+    assert round(_headline("deepseek_v3_a2a_bound_batch", h100)) == 2294
+
+
+@pytest.mark.parametrize("key", ["h100", "b200", "gb200", "tpu_v5e", "mi355x"])
+def test_unbatched_cost_factor_by_simulated_routing(key):
+    """One token on an expert-parallel replica (experts dealt round-robin to the chips, or split
+    over them when there are more chips than experts), routed at random (fixed seed): its
+    chip-time over the floor is never below the headline, and equals it whenever no chip holds
+    two of the token's experts (or the replica cannot avoid it)."""
+    import numpy as np
+    acc = ACCS[key]
+    chips = int(_headline("deepseek_v3_bf16_replica_chips", acc))
+    vals = _ds_values(acc)
+    n_d, r_e = f.evaluate(R.N_d, vals), f.evaluate(R.R_e, vals)
+    E, k = int(DS.routed_experts), int(DS.active_experts)
+    layers = int(DS.n_layers - DS.n_dense_layers)
+    P_e, bw, W = r_e / layers, R.BF16_BYTES, acc.hbm_bandwidth
+    floor = 2 * DS.active_params / acc.bf16_dense_flops
+    headline = _headline("deepseek_v3_unbatched_cost_factor", acc)
+    rng = np.random.default_rng(7)
+    factors = []
+    for _ in range(200):
+        step = n_d * bw / (chips * W)
+        for _ in range(layers):
+            picks = rng.choice(E, size=k, replace=False)
+            if chips <= E:    # each expert on one chip, E / chips of them per chip
+                load = np.bincount(picks % chips, minlength=chips).max()
+            else:             # each expert split over chips / E chips
+                load = E / chips
+            step += load * P_e * bw / W
+        factors.append(chips * step / floor)
+    assert min(factors) >= headline * (1 - 1e-12)
+    best = (n_d * bw / W + max(k, min(chips, E)) * r_e * bw / W) / floor
+    assert best == pytest.approx(headline, rel=1e-12)
+
+
+def test_unbatched_cost_factor_limits():
+    """One chip reads only the touched experts: the hardware ratio (b_w/2 = 1); a replica of E
+    chips reads one expert per chip per layer: the aggregate balance batch."""
+    h100 = ACCS["h100"]
+    expr = R.unbatched_cost_factor
+    base = _ds_values(h100)
+    ratio = h100.bf16_dense_flops / h100.hbm_bandwidth
+    assert f.evaluate(expr, {**base, R.n: 1}) == pytest.approx(ratio, rel=1e-12)
+    assert f.evaluate(expr, {**base, R.n: 256}) == pytest.approx(
+        _headline("optimal_batch_deepseek_v3_by_params", h100), rel=1e-12)
+    assert round(_headline("deepseek_v3_unbatched_cost_factor", h100)) == 1438
+
+
+@pytest.mark.parametrize("key", ACCS)
+def test_attention_understatement_is_the_maximum_over_contexts(key):
+    """Brute force over a dense grid of contexts: the full roofline (attention arithmetic) over
+    the lecture's (none) for DeepSeek-V3 at 2 x B* never exceeds the headline and reaches it
+    (to the grid's resolution, or approaches it as the context grows when r > k)."""
+    import numpy as np
+    acc = ACCS[key]
+    k = claims.get("RP-4").value("deployment_multiplier_low")
+    kv, attn = R.deepseek_kv_bytes_bf16(), R.deepseek_attention_flops()
+    F, W = acc.bf16_dense_flops, acc.hbm_bandwidth
+    batch = k * _headline("optimal_batch_deepseek_v3_by_params", acc)
+    L = np.logspace(0, 9, 200001)
+    compute, weights = 2 * batch * DS.active_params / F, 2 * DS.total_params / W
+    lecture = np.maximum(compute, weights + batch * L * kv / W)
+    full = np.maximum(compute + batch * L * attn / F, weights + batch * L * kv / W)
+    worst = _headline("roofline_attention_understatement", acc)
+    assert (full / lecture).max() <= worst * (1 + 1e-12)
+    assert (full / lecture).max() == pytest.approx(worst, rel=2e-3)

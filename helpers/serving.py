@@ -10,6 +10,7 @@ the sweep, the re-run comparison and the tests all read one definition.
 """
 from __future__ import annotations
 
+import heapq
 import math
 
 import numpy as np
@@ -175,6 +176,9 @@ def load_for_share_full(share: float, seats: float) -> float:
     return (lo + hi) / 2
 
 
+BURN_IN_SHARE = 0.1          # of a run's requests, dropped: the replica starts empty
+
+
 def continuous_batching(times: np.ndarray, seats: int, tokens_out: int,
                         end: int) -> tuple[np.ndarray, np.ndarray]:
     """Boarding departure and latency of each request, given sorted arrival ``times`` (in step
@@ -218,6 +222,112 @@ def simulate_continuous_batching(rng: np.random.Generator, load: float, seats: i
     missed, latency = continuous_batching(times, seats, tokens_out, end)
     keep = times >= burn_in
     return latency[keep], missed[keep]
+
+
+def board_fixed(times: np.ndarray, seats: int, tokens_out: int) -> np.ndarray:
+    """Departure index (0-based: departure k + 1 serves interval (k, k + 1)) each request
+    boards, for sorted arrival ``times`` in step intervals, when every request holds its seat
+    ``tokens_out`` departures. First come, first served with equal holding times means the n-th
+    request takes the seat the (n - B)-th frees (the Kiefer-Wolfowitz recursion with equal
+    service): board_n = max(floor(t_n), board_{n-B} + n_out). Block n depends only on block
+    n - B, so the recursion runs B requests at a time; it equals :func:`continuous_batching`."""
+    first = np.floor(times).astype(np.int64)
+    board = first.copy()
+    for s in range(seats, times.size, seats):
+        e = min(s + seats, times.size)
+        np.maximum(first[s:e], board[s - seats:e - seats] + tokens_out, out=board[s:e])
+    return board
+
+
+def board_variable(times: np.ndarray, seats: int, lengths: np.ndarray) -> np.ndarray:
+    """The same boarding when request n holds its seat ``lengths[n]`` departures: first come,
+    first served, each request takes the seat that frees first (a heap of seat-free indices)."""
+    first = np.floor(times).astype(np.int64).tolist()
+    heap, out, replace = [0] * seats, [], heapq.heapreplace
+    for f0, n in zip(first, lengths.tolist()):
+        free = heap[0]
+        b = f0 if f0 > free else free
+        replace(heap, b + n)
+        out.append(b)
+    return np.array(out, dtype=np.int64)
+
+
+def simulate_loaded(rng: np.random.Generator, load: float, seats: int, tokens_out: float,
+                    n_requests: int, lengths: np.ndarray | None = None,
+                    burn_in: float = BURN_IN_SHARE) -> tuple[np.ndarray, np.ndarray]:
+    """Latency to the first token (step intervals) and trains missed for ``n_requests``
+    Poisson arrivals at ``load x seats / tokens_out`` per interval (``tokens_out`` the mean
+    holding time), the first ``burn_in`` share dropped (the replica starts empty). Seats are
+    held ``tokens_out`` steps each, or ``lengths[n]`` when given."""
+    times = np.cumsum(rng.exponential(tokens_out / (load * seats), n_requests))
+    board = (board_fixed(times, seats, int(tokens_out)) if lengths is None
+             else board_variable(times, seats, lengths))
+    keep = slice(int(burn_in * n_requests), None)
+    latency = board + 2 - times                    # wait for the boarding departure, ride one
+    return latency[keep], (board - np.floor(times).astype(np.int64))[keep]
+
+
+def student_t_quantile(p: float, dof: int) -> float:
+    """Quantile of Student's t (for a confidence interval over independent replications):
+    the root of the regularised incomplete beta form of its distribution function."""
+    import mpmath
+
+    def cdf_minus_p(t):
+        return 1 - mpmath.betainc(dof / 2, 0.5, 0, dof / (dof + t * t), regularized=True) / 2 - p
+    return float(mpmath.findroot(cdf_minus_p, 2.0))
+
+
+def replicated_quantile(samples: list[np.ndarray], q: float,
+                        level: float = 0.95) -> dict[str, float]:
+    """A quantile from independent replications: the pooled sample's quantile, and a
+    confidence half-width from the spread of the replications' own quantiles (t interval)."""
+    per_rep = np.array([np.quantile(s, q) for s in samples])
+    half = (student_t_quantile(0.5 + level / 2, per_rep.size - 1)
+            * per_rep.std(ddof=1) / math.sqrt(per_rep.size))
+    return {"pooled": float(np.quantile(np.concatenate(samples), q)),
+            "mean_of_reps": float(per_rep.mean()), "half_width": float(half)}
+
+
+# a log-normal output length with a given median and mean (a heavy-tailed trace's two numbers)
+_mu, _sigma, _median, _mean = sp.symbols("mu sigma median mean", positive=True)
+(_lognormal_fit,) = sp.solve([sp.Eq(sp.exp(_mu), _median),
+                              sp.Eq(sp.exp(_mu + _sigma**2 / 2), _mean)], [_mu, _sigma],
+                             dict=True)
+lognormal_mu, lognormal_sigma = _lognormal_fit[_mu], _lognormal_fit[_sigma]
+lognormal_quantile = sp.exp(_mu + _sigma * sp.sqrt(2) * sp.erfinv(2 * sp.Symbol("q") - 1))
+
+
+def lognormal_lengths(rng: np.random.Generator, median: float, mean: float,
+                      n: int) -> np.ndarray:
+    """Whole output lengths (at least one token) from the log-normal with that median and mean."""
+    mu = float(lognormal_mu.subs(_median, median))
+    sigma = float(lognormal_sigma.subs({_median: median, _mean: mean}))
+    return np.maximum(1, np.rint(rng.lognormal(mu, sigma, n))).astype(np.int64)
+
+
+def range_verdict(claimed: float, low: float, high: float, band) -> str:
+    """A claim set against a derived *range* [low, high]: "holds" only when both ends are within
+    the band's "holds" reach of the claim; otherwise the verdict at the end nearer the claim
+    (none when the claim lies inside), at best "holds with caveat": the evidence is consistent
+    with the claim but does not pin it down."""
+    from .verdicts import ratio_verdict
+    ends = {ratio_verdict(claimed, low, band), ratio_verdict(claimed, high, band)}
+    if ends == {"holds"}:
+        return "holds"
+    if low <= claimed <= high:
+        return "holds with caveat"
+    near = ratio_verdict(claimed, low if claimed < low else high, band)
+    return "holds with caveat" if near == "holds" else near
+
+
+def bound_verdict(floor: float, observed: float) -> str:
+    """A claimed lower bound against what is observed: violated, "does not follow"; respected
+    and binding (observed within the "holds" band of it), "holds"; respected with room to spare,
+    "holds with caveat" (a valid floor that does not set the time)."""
+    from .verdicts import HOLDS_WITHIN
+    if observed < floor:
+        return "does not follow"
+    return "holds" if observed <= floor * (1 + HOLDS_WITHIN) else "holds with caveat"
 
 
 def batch_means_error(x: np.ndarray, n_batches: int = 20) -> float:
@@ -307,6 +417,63 @@ _per_minute = sp.Symbol(r"G_\mathrm{min}", positive=True)    # tokens per minute
 api_rate = _per_minute / SECONDS_PER_MINUTE
 replica_share_of_api = (B * W / C) / G                    # B / T with T = C / W, over G
 GEMINI_API_LATEST = "google_api_2026_02"                   # the latest count before the lecture
+
+# --- DeepSeek's production decode unit (RP-9): the floor against a measured per-token time -------
+# EP144/DP144: every GPU holds the attention, shared experts and dense layers (replicated) and
+# e_GPU routed experts of each MoE layer; its sequences are the node's decode rate / (GPUs x the
+# per-user speed). FP8 weights, BF16 MLA cache (as in the chapter's other floors).
+e_gpu = sp.Symbol(r"e_\mathrm{GPU}", positive=True)      # routed experts one GPU holds per layer
+P_e = sp.Symbol(r"P_\mathrm{e}", positive=True)          # parameters of one routed expert
+L_moe = sp.Symbol(r"L_\mathrm{MoE}", positive=True)      # MoE layers
+E_r = sp.Symbol(r"E_\mathrm{r}", positive=True)          # routed experts per MoE layer
+R_node = sp.Symbol(r"R_\mathrm{node}", positive=True)    # decode tokens/s of one node
+g_node = sp.Symbol(r"g_\mathrm{node}", positive=True)    # GPUs per node
+v_user = sp.Symbol(r"v_\mathrm{user}", positive=True)    # output tokens/s one user sees
+tau_a2a = sp.Symbol(r"\tau_\mathrm{a2a}", positive=True)  # dispatch + combine of one MoE layer
+SYMBOL_MEANING.update({
+    e_gpu: "routed experts one GPU holds per MoE layer (DeepSeek's decode unit)",
+    P_e: "parameters of one routed expert", L_moe: "MoE layers of the model",
+    E_r: "routed experts per MoE layer", R_node: "decode output tokens/s of one 8-GPU node",
+    g_node: "GPUs per node", v_user: "output tokens/s one user sees",
+    tau_a2a: "measured dispatch + combine time of one MoE layer's all-to-all"})
+weights_per_gpu = (f.N_tot - L_moe * E_r * P_e + L_moe * e_gpu * P_e) * f.b_w
+sequences_per_gpu = R_node / (g_node * v_user)
+service_bytes_per_gpu = weights_per_gpu + sequences_per_gpu * f.L * f.b_kv
+service_token_floor = service_bytes_per_gpu / W
+service_comm_per_token = L_moe * tau_a2a               # the all-to-alls of one step, unhidden
+
+
+def _deepseek_online():
+    return catalog.load("moe_rack")["deepseek_online_service"]
+
+
+def _deepseek_expert_params() -> float:
+    from .parallelism import expert_size
+    return expert_size(catalog.models()["deepseek_v3"])
+
+
+def _deepseek_user_speed() -> float:
+    """Midpoint of the service's reported 20-22 tokens/s."""
+    e = _deepseek_online()
+    return (e.output_speed_low + e.output_speed_high) / 2
+
+
+_SERVICE = {f.N_tot: field("models", "deepseek_v3", "total_params"),
+            f.b_w: const(FP8_BYTES, "bytes per FP8 weight (DeepSeek's service)"),
+            L_moe: derived(lambda: catalog.models()["deepseek_v3"].n_layers
+                           - catalog.models()["deepseek_v3"].n_dense_layers,
+                           "DeepSeek-V3 MoE layers: layers - dense layers"),
+            E_r: field("models", "deepseek_v3", "routed_experts"),
+            P_e: derived(_deepseek_expert_params, "one routed expert: 3 x hidden x moe_inter_dim"),
+            e_gpu: field("usage", "deepseek_v3_r1_service_2025_02", "routed_experts_per_gpu"),
+            W: hw("hbm_bandwidth")}
+_SERVICE_KV = {R_node: field("usage", "deepseek_v3_r1_service_2025_02",
+                             "decode_tokens_per_node"),
+               g_node: field("usage", "deepseek_v3_r1_service_2025_02", "gpus_per_node"),
+               v_user: derived(_deepseek_user_speed, "midpoint of 20-22 tokens/s per user"),
+               f.L: field("moe_rack", "deepseek_online_service", "mean_context"),
+               f.b_kv: derived(_deepseek_v3_kv_bytes_per_token,
+                               "DeepSeek-V3 MLA cache bytes per token, BF16")}
 
 _HBM = {C: hw("hbm_capacity"), W: hw("hbm_bandwidth")}
 _BATCH = {B: claimed("RP-10", "batch")}
@@ -413,6 +580,20 @@ HEADLINES = [
              "per-token floor of one scale-up domain serving DeepSeek-V3 FP8 weights + 2,000 "
              "BF16 MLA caches at 32K (at most its HBM), read once per step",
              MS_PER_S * replica_token_floor, _DOMAIN, claims=("RP-9",)),
+    Headline("deepseek_v3_weight_floor_ms_replica", "ms",
+             "weights-only per-token floor of chapter 1's replica: the BF16 weights read once "
+             "per step (the smallest batch)", MS_PER_S * (f.N_tot * f.b_w / (n_chips * W)).subs(
+                 n_chips, chapter1_replica_chips), _CH1_REPLICA, claims=("RP-9", "RP-11")),
+    Headline("deepseek_service_weight_floor_ms", "ms",
+             "weights-only per-token floor of one GPU of DeepSeek's decode unit (EP144: "
+             "replicated attention and shared parts + 2 routed experts per layer, FP8)",
+             MS_PER_S * weights_per_gpu / W, _SERVICE, claims=("RP-9",)),
+    Headline("deepseek_service_token_floor_ms", "ms",
+             "per-token floor of one GPU of DeepSeek's decode unit: its weights and the BF16 "
+             "MLA caches of its sequences at the service's mean context, read once per step",
+             MS_PER_S * service_token_floor, {**_SERVICE, **_SERVICE_KV}, claims=("RP-9",)),
+    Headline("trains_per_s", "1/s", "departures per second with one step per drain time",
+             W / C, _HBM, claims=("RP-10",)),
     # the Gemini API denominator (RP-10)
     Headline("gemini_api_tokens_per_s", "tokens/s",
              "Gemini API tokens per second: Google's latest direct-API count before the lecture "

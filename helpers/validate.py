@@ -60,23 +60,26 @@ def error_at(path, entry, field, problem) -> CatalogError:
     return CatalogError(f"{where}: {problem}")
 
 
-def key_problem(key, what: str = "entry keys") -> str | None:
-    """Why ``key`` cannot name an entry, a source or a field (None when it can)."""
+def key_problem(key, what: str = "entry keys", *, user: bool = True) -> str | None:
+    """Why ``key`` cannot name an entry, a source or a field (None when it can); a reader's
+    keys are also at most :data:`MAX_KEY` characters."""
     if not isinstance(key, str):
         return f"{what} are lower_snake_case text, not {type(key).__name__}"
-    if len(key) > MAX_KEY:
+    if user and len(key) > MAX_KEY:
         return f"{what} are at most {MAX_KEY} characters (this one has {len(key):,})"
     if not KEY.match(key):
         return f"{what} are lower_snake_case: a-z, 0-9 and _, starting with a letter"
     return None
 
 
-def date_problem(raw) -> tuple[str, str | None]:
-    """``(text, problem)``: a date as text, and why it is refused (None when it is a real
-    calendar date, YYYY-MM-DD or YYYY-MM, not after today)."""
+def date_problem(raw, *, user: bool = True) -> tuple[str, str | None]:
+    """``(text, problem)``: a date as text, and why it is refused (None when it is
+    YYYY-MM-DD or YYYY-MM; in a reader's file also a real calendar date, not after today)."""
     text = _date_text(raw)
     if not isinstance(raw, (str, _dt.date)) or not DATE.match(text):
         return text, f"{short_repr(text)} is not YYYY-MM-DD or YYYY-MM"
+    if not user:
+        return text, None
     parts = [int(p) for p in text.split("-")]
     try:
         day = _dt.date(parts[0], parts[1], parts[2] if len(parts) == 3 else 1)
@@ -198,11 +201,11 @@ def _unknown_unit(path, entry, name, unit) -> CatalogError:
     return error_at(path, entry, name, f"unknown unit '{unit}'{hint}")
 
 
-def parse_source(path, key, raw) -> Source:
+def parse_source(path, key, raw, user: bool = False) -> Source:
     """One entry of a file's ``sources``: {url, title, date, tag, note?}. A source tagged
     ``override`` (a value given with ``--set``) has no page to cite: its url may be empty."""
     where = f"sources.{key if isinstance(key, str) and len(key) <= 40 else short_repr(key)}"
-    problem = key_problem(key, "source keys")
+    problem = key_problem(key, "source keys", user=user)
     if problem:
         raise error_at(path, where, None, problem)
     if not isinstance(raw, dict):
@@ -216,26 +219,34 @@ def parse_source(path, key, raw) -> Source:
             raise error_at(path, where, req, "missing")
     if not isinstance(tag, str) or tag not in TAGS:
         raise error_at(path, where, "tag", f"{short_repr(tag)} is not one of {', '.join(TAGS)}")
-    date, problem = date_problem(raw["date"])
+    date, problem = date_problem(raw["date"], user=user)
     if problem:
         raise error_at(path, where, "date", problem)
     url = raw.get("url") or ""
-    problem = None if (tag == "override" and url == "") else url_problem(url)
+    if tag == "override" and url == "":
+        problem = None
+    elif user:
+        problem = url_problem(url)
+    else:                      # the book's own catalogs: their tests check every URL
+        problem = None if str(url).startswith("https://") else "must be an https:// URL"
     if problem:
         raise error_at(path, where, "url", problem)
-    for name, limit in (("title", 300), ("note", 1000)):
-        if name in raw and raw[name] is not None:
-            problem = text_problem(raw[name], limit=limit)
-            if problem:
-                raise error_at(path, where, name, problem)
-    return Source(key, url, raw["title"], date, tag, str(raw.get("note") or ""))
+    if user:
+        for name, limit in (("title", 300), ("note", 1000)):
+            if name in raw and raw[name] is not None:
+                problem = text_problem(raw[name], limit=limit)
+                if problem:
+                    raise error_at(path, where, name, problem)
+    return Source(key, str(url), str(raw["title"]), date, tag, str(raw.get("note") or ""))
 
 
 def parse_field(path, entry, name, raw, dim, sources, *, allow_missing=True,
-                allow_zero=False, integer=False, plausible=None) -> Field:
+                allow_zero=False, integer=False, plausible=None, user=None) -> Field:
     """Validate one ``{value, unit, source, ...}`` mapping and convert it to SI; ``integer``:
     the value counts something (chips, a year) and must be a whole number; ``plausible``:
-    ``(field name, Field) -> problem or None``, the range a user's value must lie in."""
+    ``(field name, Field) -> problem or None``, the range a user's value must lie in; ``user``
+    (default: when ``plausible`` is given): a reader's file, whose text lengths are bounded."""
+    user = plausible is not None if user is None else user
     if not isinstance(raw, dict):
         number, unit = _split_quantity(raw) if isinstance(raw, str) else (None, None)
         if number is not None and U.dimension(unit) == dim:
@@ -271,7 +282,8 @@ def parse_field(path, entry, name, raw, dim, sources, *, allow_missing=True,
                        "'sources'")
     for key, limit in (("note", 1000), ("missing", 300)):
         if raw.get(key) is not None:
-            problem = text_problem(raw[key], limit=limit)
+            problem = (text_problem(raw[key], limit=limit) if user else None if isinstance(
+                raw[key], str) else f"must be text, got {short_repr(raw[key])}")
             if problem:
                 raise error_at(path, entry, name, f"{key} {problem}")
     value = raw["value"]
@@ -309,7 +321,8 @@ def parse_field(path, entry, name, raw, dim, sources, *, allow_missing=True,
     alts = []
     for i, alt in enumerate(raw_alts):
         alts.append(parse_field(path, entry, f"{name}.alternatives[{i}]", alt, dim, sources,
-                                allow_missing=False, integer=integer, plausible=plausible))
+                                allow_missing=False, integer=integer, plausible=plausible,
+                                user=user))
     field = Field(name, value, unit, sources[src], si, str(raw.get("note", "") or ""), missing,
                   also, tuple(alts))
     if plausible is not None and si is not None:
@@ -336,7 +349,7 @@ def _parse_open_entry(path, kind, key, raw, sources) -> Entry:
     if "name" not in text:
         raise error_at(path, key, "name", "missing required field")
     if "date" in text:
-        text["date"], problem = date_problem(text["date"])
+        text["date"], problem = date_problem(text["date"], user=False)
         if problem:
             raise error_at(path, key, "date", problem)
     return Entry(key, kind, text, fields, str(path))
@@ -345,7 +358,8 @@ def _parse_open_entry(path, kind, key, raw, sources) -> Entry:
 def parse_entry(path, kind, key, raw, sources, plausible=None) -> Entry:
     """One entry of catalog ``kind`` (a fixed schema, or an open catalog's own fields);
     ``plausible`` checks each value's range (:func:`parse_field`)."""
-    problem = key_problem(key)
+    user = plausible is not None
+    problem = key_problem(key, user=user)
     if problem:
         raise error_at(path, key, None, problem)
     if not isinstance(raw, dict):
@@ -361,8 +375,9 @@ def parse_entry(path, kind, key, raw, sources, plausible=None) -> Entry:
             dim = schema[name][0]
             fields[name] = parse_field(path, key, name, val, dim, sources,
                                        allow_zero=name in ZERO_ALLOWED,
-                                       integer=dim == "year" or (dim == "count" and isinstance(
-                                           val, dict) and val.get("unit") == "count"),
+                                       integer=user and (dim == "year" or (
+                                           dim == "count" and isinstance(val, dict)
+                                           and val.get("unit") == "count")),
                                        plausible=plausible)
         else:
             known = list(schema) + list(ENTRY_TEXT_KEYS[kind])
@@ -386,7 +401,7 @@ def parse_entry(path, kind, key, raw, sources, plausible=None) -> Entry:
         date = _date_text(text.get("date") or "")
         if not DATE.match(date):
             raise error_at(path, key, "date", "a price sheet needs its date, YYYY-MM-DD or YYYY-MM")
-        text["date"], problem = date_problem(date)
+        text["date"], problem = date_problem(date, user=user)
         if problem:
             raise error_at(path, key, "date", problem)
     if kind == "models":
@@ -422,7 +437,8 @@ def parse_catalog(path: Path | str, kind: str, data: Any, plausible=None) -> dic
     if not isinstance(raw_sources, dict):
         raise CatalogError(f"{path}: 'sources' must be a mapping of source keys to "
                            f"{{url, title, date, tag}}, got {short_repr(raw_sources)}")
-    sources = {k: parse_source(path, k, v) for k, v in raw_sources.items()}
+    sources = {k: parse_source(path, k, v, user=plausible is not None)
+               for k, v in raw_sources.items()}
     entries = data["entries"] or {}
     if not isinstance(entries, dict):
         raise CatalogError(f"{path}: 'entries' must be a mapping")

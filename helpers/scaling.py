@@ -52,6 +52,7 @@ n_gpu = sp.Symbol(r"n_\mathrm{GPU}", positive=True)      # accelerators per node
 n_nodes = sp.Symbol(r"n_\mathrm{nodes}", positive=True)  # mean serving nodes over a window
 T_win = sp.Symbol(r"T_\mathrm{win}", positive=True)      # the window's length, s
 D_out = sp.Symbol(r"D_\mathrm{out}", positive=True)      # output tokens served in the window
+D_in = sp.Symbol(r"D_\mathrm{in}", positive=True)        # input tokens served in the window
 A_meta = sp.Symbol(r"A_\mathrm{L3}", positive=True)      # Meta's fit: D* = A_L3 C^a_L3
 a_meta = sp.Symbol(r"a_\mathrm{L3}", positive=True)
 
@@ -82,6 +83,7 @@ SYMBOL_MEANING = {
     n_nodes: "mean number of serving nodes over a window",
     T_win: "length of that window, s",
     D_out: "output tokens served in that window",
+    D_in: "input (prompt) tokens served in that window, cache hits included",
     A_meta: "coefficient of Meta's Llama 3 fit D* = A C^a (tokens)",
     a_meta: "exponent of Meta's Llama 3 fit",
 }
@@ -150,14 +152,20 @@ mfu_of_decode = 2 * N * (R_dec / n_gpu) / F_peak
 # leaving accelerator-seconds per trained token over accelerator-seconds per decoded token.
 chi_measured = sp.simplify(equal_cost_served_tokens.subs(
     {mfu_inf: mfu_of_decode, mfu_train: mfu_of_run, q_inf: q_train}))
-# The same with everything a served output token costs over a whole day (prefill, idle nodes):
+# The same with everything a served output token costs over a whole day (its prompt's prefill
+# and its decode: the day's prefill and decode node-seconds add up to its node-seconds):
 # the day's accelerator-seconds n_nodes n_gpu T_win over its D_out output tokens.
 chi_all_in = (G_hours / D) / (n_nodes * n_gpu * T_win / D_out)
+# Per served token, input and output alike (what a "tokens processed" count such as Google's or
+# the lecture's 200T counts): the same day's accelerator-seconds over D_in + D_out.
+chi_served_all_in = (G_hours / D) / (n_nodes * n_gpu * T_win / (D_in + D_out))
 
 # Meta's Llama 3 law gives the compute-optimal token count directly, D* = A C^a; with C = 6ND
 # its tokens per parameter are D* / (C / (6 D*)).
 meta_tokens_opt = A_meta * C**a_meta
 meta_tokens_per_param = 6 * meta_tokens_opt**2 / C
+# The compute-optimal token count of a model of N parameters under Meta's law: D = A (6 N D)^a.
+meta_tokens_for_params = (A_meta * (6 * N) ** a_meta) ** (1 / (1 - a_meta))
 
 
 # --- numbers from the catalog --------------------------------------------------------------
@@ -204,6 +212,19 @@ def numeric_min_on_grid(f, lo: float, hi: float, rounds: int = 6, points: int = 
         i = int(np.argmin(f(xs)))
         lo, hi = xs[max(i - 2, 0)], xs[min(i + 2, points - 1)]
     return float(xs[i])
+
+
+def fixed_size_optimum_tokens(subs: dict, n: float, demand: float, chi_: float = 3.0) -> float:
+    """Training tokens D for a model of fixed size n on the inference-aware path: the root of
+    alpha A n^-alpha = (1 + demand / (chi D)) beta B D^-beta (chi = 3: FLOPs as cost). The right
+    side falls monotonically in D, so bisection in log D finds the one root."""
+    e, a, b, al, be = (subs[s] for s in (E, A, B, alpha, beta))
+    gap = lambda d: al * a * n**-al - (1 + demand / (chi_ * d)) * be * b * d**-be
+    lo, hi = np.log(1e6), np.log(1e20)
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if gap(np.exp(mid)) < 0 else (lo, mid)
+    return float(np.exp((lo + hi) / 2))
 
 
 def inference_aware_optimum(subs: dict, target_loss: float, inference_tokens: float,
@@ -257,22 +278,34 @@ HEADLINES = [_same_mfu(size) for size in _LLAMA] + [
              claims=("RP-12", "RP-13", "RP-14"), fmt="num"),
     Headline("equal_cost_output_to_pretraining_tokens_all_in", "ratio",
              "output tokens that cost as much as one pre-training token when each carries its "
-             "share of a whole serving day (prefill, cache, idle nodes), DeepSeek-V3 on H800s",
+             "share of a whole serving day (its prompt's prefill and its decode), DeepSeek-V3 "
+             "on H800s",
              chi_all_in,
              {G_hours: field(*_DS_RUN, "gpu_hours"),
               D: field("models", "deepseek_v3", "training_tokens"),
               n_nodes: field(*_DS_SERVE, "mean_nodes"), n_gpu: field(*_DS_SERVE, "gpus_per_node"),
               T_win: field(*_DS_SERVE, "window"), D_out: field(*_DS_SERVE, "output_tokens")},
              claims=("RP-12", "RP-14"), fmt="num"),
+    Headline("equal_cost_served_to_pretraining_tokens_all_in", "ratio",
+             "served tokens (input and output) that cost as much as one pre-training token when "
+             "they share a whole serving day, DeepSeek-V3 on H800s",
+             chi_served_all_in,
+             {G_hours: field(*_DS_RUN, "gpu_hours"),
+              D: field("models", "deepseek_v3", "training_tokens"),
+              n_nodes: field(*_DS_SERVE, "mean_nodes"), n_gpu: field(*_DS_SERVE, "gpus_per_node"),
+              T_win: field(*_DS_SERVE, "window"), D_out: field(*_DS_SERVE, "output_tokens"),
+              D_in: field(*_DS_SERVE, "input_tokens")},
+             claims=("RP-12", "RP-13", "RP-14"), fmt="num"),
 ]
 
 __all__ = ["N", "D", "C", "E", "A", "B", "alpha", "beta", "D_inf", "D_rl", "c_rl", "eta", "r",
            "tau", "G_hours", "F_peak", "F_run", "mfu_train", "mfu_inf", "q_train", "q_inf", "chi",
-           "R_dec", "n_gpu", "n_nodes", "T_win", "D_out", "A_meta", "a_meta", "loss",
+           "R_dec", "n_gpu", "n_nodes", "T_win", "D_out", "D_in", "A_meta", "a_meta", "loss",
            "train_flops", "inference_flops", "rl_flops", "N_opt", "D_opt",
            "tokens_per_param_opt", "gamma", "data_for_cost_ratio", "inference_aware_condition",
            "mfu", "dollars", "equal_cost_served_tokens", "inference_aware_condition_dollars",
-           "mfu_of_run", "mfu_of_decode", "chi_measured", "chi_all_in", "meta_tokens_opt",
-           "meta_tokens_per_param", "fit", "worst_verdict", "range_verdict", "evaluate",
+           "mfu_of_run", "mfu_of_decode", "chi_measured", "chi_all_in", "chi_served_all_in",
+           "meta_tokens_opt", "meta_tokens_per_param", "meta_tokens_for_params",
+           "fixed_size_optimum_tokens", "fit", "worst_verdict", "range_verdict", "evaluate",
            "numeric_min_on_grid",
            "inference_aware_optimum", "hours_same_mfu", "HEADLINES", "SYMBOL_MEANING"]

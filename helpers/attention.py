@@ -19,9 +19,14 @@ cached tokens, each kernel at its own roofline) are marked as such. ``tests/test
 checks each one against a literal count of the multiply-adds done by a tiny numpy attention.
 
 The chapter's hardware-dependent headlines (the SubQ timings against a chip's peak, the FP8
-indexer crossovers in prefill and decode, the decode cache-read ratios at the context plateau,
-the DSA context ceiling in time, the score matrix against HBM) are bound to catalog fields at the
-end, in ``HEADLINES``.
+indexer crossovers in prefill and decode, with and without the indexer's projections and with
+multi-token prediction, the decode cache-read ratios at the context plateau, the contexts beyond
+which cache reads outlast arithmetic, the DSA context ceiling in time and its cache against HBM,
+the score matrix against HBM) are bound to catalog fields at the end, in ``HEADLINES``.
+
+Parameter counts are computed from the configurations (``gqa_matmul_params``,
+``jamba_matmul_params``): the weights a token multiplies, the output head included and the token
+embedding (a lookup) left out, so ``2 N`` is the weights' FLOPs per token.
 """
 from __future__ import annotations
 
@@ -107,7 +112,8 @@ def index_key_bytes(model) -> float:
 
 
 def fp8_mla_entry_bytes() -> float:
-    """Bytes of DeepSeek's deployed FP8 MLA cache entry, one token and layer (FlashMLA)."""
+    """Bytes of FlashMLA's FP8 MLA cache entry, one token and layer: the format of its sparse
+    decoding kernel (DeepSeek-V3.2); FlashMLA's dense decoding reads a BF16 cache."""
     from . import catalog
     return catalog.load("attention_reports")["flashmla_fp8_cache"].entry_bytes
 
@@ -117,6 +123,76 @@ def indexer_pair_flops(model) -> float:
     ``index_head_dim`` key per scored token (2 FLOPs per multiply-add). The per-head ReLU and
     weighting (2 x heads more) is a correction of 1/index_head_dim and is left out."""
     return 2 * model.index_n_heads * model.index_head_dim
+
+
+def indexer_projection_flops_split(model, q_lora_rank) -> tuple[float, float]:
+    """The indexer's projection FLOPs per token by the precision ``model.py`` runs them in:
+    (``wq_b`` and ``wk``, FP8 GEMMs; ``weights_proj``, built in BF16)."""
+    heads, width, hidden = model.index_n_heads, model.index_head_dim, model.hidden_size
+    return 2 * (q_lora_rank * heads * width + hidden * width), 2 * hidden * heads
+
+
+# --- parameters a token multiplies (from the configurations, not the nominal sizes) -----------
+def llama_ffn_width(dim, multiple_of, ffn_dim_multiplier) -> int:
+    """Llama 3 reference ``FeedForward``: int(2 x 4 dim / 3), times the multiplier, then rounded
+    up to a multiple of ``multiple_of`` (8,192 -> 28,672 for Llama 3.1 70B)."""
+    hidden = int(ffn_dim_multiplier * int(2 * 4 * dim / 3))
+    return int(multiple_of * -(-hidden // multiple_of))
+
+
+def gqa_matmul_params(model, args) -> float:
+    """Weights a token multiplies in a Llama-style GQA model: per layer ``wq`` and ``wo`` (dim x
+    heads x head_dim), ``wk`` and ``wv`` (dim x KV heads x head_dim), ``w1``, ``w3``, ``w2`` (dim x
+    the FFN width), and the untied output head. The token embedding is a lookup, not a product."""
+    dim, hd = model.hidden_size, model.head_dim
+    ffn = llama_ffn_width(dim, args.multiple_of, args.ffn_dim_multiplier)
+    layer = 2 * dim * model.n_heads * hd + 2 * dim * model.n_kv_heads * hd + 3 * dim * ffn
+    return model.n_layers * layer + args.vocab_size * dim
+
+
+def jamba_matmul_params(cfg) -> float:
+    """Jamba v0.1, the weights one token multiplies: its attention layers (q and o hidden^2, k and
+    v hidden x KV heads x head_dim), its Mamba layers (``in_proj`` hidden -> 2 d_inner, the
+    depthwise ``conv1d`` d_inner x d_conv, ``x_proj`` d_inner -> dt_rank + 2 d_state,
+    ``dt_proj`` dt_rank -> d_inner, ``out_proj`` d_inner -> hidden), the SwiGLU MLPs (dense
+    layers; in MoE layers the router and the 2 routed of 16 experts) and the untied output head.
+    The token embedding is a lookup; norms, biases, A and D are elementwise, left out."""
+    h, layers = cfg.hidden_size, cfg.n_layers
+    n_attn = layers / cfg.attn_layer_period
+    n_moe = layers / cfg.expert_layer_period
+    attn = 2 * h * h + 2 * h * cfg.num_key_value_heads * (h / cfg.num_attention_heads)
+    d_in = cfg.mamba_expand * h
+    mamba = (h * 2 * d_in + d_in * cfg.mamba_d_conv
+             + d_in * (cfg.mamba_dt_rank + 2 * cfg.mamba_d_state) + cfg.mamba_dt_rank * d_in
+             + d_in * h)
+    mlp = 3 * h * cfg.intermediate_size
+    moe = cfg.num_experts_per_tok * mlp + h * cfg.num_experts
+    return (n_attn * attn + (layers - n_attn) * mamba + (layers - n_moe) * mlp + n_moe * moe
+            + cfg.vocab_size * h)
+
+
+def selective_scan_flops_per_token(d_inner, d_state, per_element) -> float:
+    """Mamba's selective scan, one token: ``per_element`` FLOPs (7 in the reference
+    ``selective_scan_ref``) on each of the d_inner x d_state state elements."""
+    return per_element * d_inner * d_state
+
+
+# --- labels for claims that have readings or a mechanism, not one number ------------------------
+def reading_verdict(readings: dict[str, bool]) -> str:
+    """A qualitative claim judged on each of its readings: 'holds' when every reading holds,
+    'holds with caveat' when some do (the caveat says which), 'does not follow' when none does."""
+    held = sum(bool(v) for v in readings.values())
+    if held == len(readings):
+        return "holds"
+    return "holds with caveat" if held else "does not follow"
+
+
+def mechanism_verdict(parts: dict[str, bool], mechanism: set[str]) -> str:
+    """A causal claim: 'does not follow' when any part of its mechanism fails, whatever else
+    holds; otherwise judged on its parts as :func:`reading_verdict` does."""
+    if any(not parts[name] for name in mechanism):
+        return "does not follow"
+    return reading_verdict(parts)
 
 
 # --- exact pair counts --------------------------------------------------------------------------
@@ -181,7 +257,11 @@ def hybrid(n_tokens, dense_fraction, dense_layer, other_layer):
 
 # --- closed forms -----------------------------------------------------------------------------
 def _positive_root(expr_left, expr_right) -> sp.Expr:
-    sols = [s for s in sp.solve(sp.Eq(expr_left, expr_right), n) if s != 0]
+    return _positive_root_in(expr_left, expr_right, n)
+
+
+def _positive_root_in(expr_left, expr_right, var) -> sp.Expr:
+    sols = [s for s in sp.solve(sp.Eq(expr_left, expr_right), var) if s != 0]
     (sol,) = sols
     return sp.simplify(sol)
 
@@ -214,6 +294,9 @@ selector_ceilings = (linear_selector_ceiling, sqrt_selector_ceiling, time_select
 # against the weights (2 N_act per token) and n_lin linear-mixing layers (c_lin per token)
 hybrid_total_dominance = _positive_root(n_q * c_pair * n**2 / 2,
                                         n * (2 * _f.N_act + n_lin * c_lin))
+# and in decode: one generated token attends to all n cached tokens in each quadratic layer
+hybrid_total_dominance_decode = _positive_root(n_q * c_pair * n,
+                                               2 * _f.N_act + n_lin * c_lin)
 
 
 # --- reading printed numbers ---------------------------------------------------------------------
@@ -284,9 +367,41 @@ dsa_crossover_decode_time = indexer_crossover_decode_time.subs({t_e: t_entry, t_
 dsa_ceiling_time = time_selector_ceiling.subs({t_e: t_entry, t_I: t_key})
 # decode at context L with DSA: reads L keys and k entries per layer; arithmetic: the weights,
 # k attended entries (BF16) and L scored keys (FP8)
-kv_read_over_all_arithmetic_dsa = (
-    (n_l * (_f.L * b_I + k * b_e) / _f.W)
-    / ((2 * _f.N_act + n_l * k * c_pair) / _f.F + n_l * _f.L * c_I / F_8))
+s_q = sp.Symbol(r"s_q", positive=True)      # query tokens per sequence per decode step (MTP: 2)
+F_w = sp.Symbol(r"F_w", positive=True)      # the rate the weight GEMMs run at (BF16 F or FP8)
+# per decode step of one sequence: s_q query tokens share one read of the L index keys, each
+# reads its own k entries (the upper bound) and does all its own arithmetic
+kv_read_over_all_arithmetic_dsa_steps = (
+    (n_l * (_f.L * b_I + s_q * k * b_e) / _f.W)
+    / (s_q * (2 * _f.N_act / F_w + n_l * k * c_pair / _f.F + n_l * _f.L * c_I / F_8)))
+kv_read_over_all_arithmetic_dsa = kv_read_over_all_arithmetic_dsa_steps.subs({s_q: 1, F_w: _f.F})
+kv_read_over_all_arithmetic_dsa_mtp = kv_read_over_all_arithmetic_dsa_steps.subs(F_w, _f.F)
+kv_read_over_all_arithmetic_dsa_fp8_weights = kv_read_over_all_arithmetic_dsa_steps.subs(
+    {s_q: 1, F_w: F_8})
+# dense MLA with MTP: one read of the cache per step, s_q tokens' arithmetic
+kv_read_over_all_arithmetic_mtp = (_f.t_kv / (s_q * (_f.t_compute + _f.t_attention))).subs(_f.B, 1)
+# the decode time crossover with MTP: a cached index key is read once and scored s_q times, and
+# each query token attends to its own k entries
+t_key_steps = sp.Max(s_q * c_I / F_8, b_I / _f.W)
+dsa_crossover_decode_time_mtp = s_q * k * t_entry / t_key_steps
+# the indexer's projections in time: wq_b and wk in FP8 (c_p8 per token), weights_proj in BF16
+c_p8 = sp.Symbol(r"c_{\mathrm{proj},8}", positive=True)
+c_p16 = sp.Symbol(r"c_{\mathrm{proj},16}", positive=True)
+t_proj = c_p8 / F_8 + c_p16 / _f.F
+dsa_crossover_time_fp8_proj = _positive_root(c_I * n**2 / 2 / F_8 + t_proj * n,
+                                             c_pair * k * n / _f.F)
+dsa_crossover_decode_time_proj = _positive_root(t_key * n + t_proj, k * t_entry)
+# context beyond which one sequence's cache reads outlast all its arithmetic (chapter 1's
+# closed form); unbounded when the cache is read at more FLOP per byte than the chip's ratio
+kv_read_dominates_context = sp.Piecewise((sp.oo, _f.a_kv / _f.b_kv >= _f.F / _f.W),
+                                         (_f.max_compute_bound_context, True))
+# the same for DSA decode (BF16 weights): unbounded when the indexer is arithmetic-bound
+_dsa_x = _positive_root_in(
+    n_l * (_f.L * b_I + k * b_e) / _f.W,
+    (2 * _f.N_act + n_l * k * c_pair) / _f.F + n_l * _f.L * c_I / F_8, _f.L)
+dsa_kv_read_dominates_context = sp.Piecewise((sp.oo, c_I / F_8 >= b_I / _f.W), (_dsa_x, True))
+# one sequence's DSA cache (entries and index keys) at the byte ceiling, over one chip's HBM
+dsa_ceiling_cache_over_hbm = linear_selector_ceiling * n_l * (b_e + b_I) / C_HBM
 
 _BF16 = {_f.F: hw("bf16_dense_flops")}
 _FP8 = {F_8: hw("fp8_dense_flops", "bf16_dense_flops")}   # no FP8 units: the BF16 rate
@@ -313,6 +428,43 @@ def _ds3():
 _DS3_ARITH = {_f.N_act: field("models", "deepseek_v3", "active_params"),
               _f.a_kv: derived(lambda: _f.attention_flops_per_context_token(_ds3()),
                                "DeepSeek-V3 absorbed-MLA FLOPs per cached token, all layers")}
+
+def _llama():
+    from . import catalog
+    return catalog.lookup("models", "llama3_70b")
+
+
+def _reports(key: str):
+    from . import catalog
+    return catalog.load("attention_reports")[key]
+
+
+_MTP = {s_q: _report("deepseek_mtp_decode", "query_tokens_per_step")}
+_DS3_BF16_CACHE = {_f.b_kv: derived(lambda: _f.kv_bytes_per_token(_ds3(), BF16_BYTES),
+                                    "DeepSeek-V3 BF16 MLA cache bytes/token, all layers")}
+_DS3_FP8_CACHE = {_f.b_kv: derived(lambda: _ds3().n_layers * fp8_mla_entry_bytes(),
+                                   "DeepSeek-V3 with FlashMLA's FP8 entry (hypothetical for "
+                                   "dense decoding), cache bytes/token, all layers")}
+_DS32_DECODE = {**_PLATEAU, **_DS32_DSA, **_DS32_BYTES, **_W, **_BF16, **_FP8,
+                _f.N_act: field("models", "deepseek_v3_2", "active_params"),
+                n_l: field("models", "deepseek_v3_2", "n_layers")}
+
+
+def _proj_split(i: int) -> float:
+    return indexer_projection_flops_split(
+        _ds32(), _reports("ds32_indexer_projections").q_lora_rank)[i]
+
+
+_PROJ = {c_p8: derived(lambda: _proj_split(0), "DeepSeek-V3.2 indexer projections run in FP8 "
+                       "(wq_b from q_lora_rank, wk), FLOPs per token"),
+         c_p16: derived(lambda: _proj_split(1), "DeepSeek-V3.2 indexer weights_proj (BF16), "
+                        "FLOPs per token")}
+_LLAMA_GQA = {_f.N_act: derived(lambda: gqa_matmul_params(_llama(), _reports("llama31_70b_args")),
+                                "Llama 3.1 70B weights a token multiplies, from its model args"),
+              _f.b_kv: derived(lambda: _f.kv_bytes_per_token(_llama(), BF16_BYTES),
+                               "Llama 3.1 70B BF16 GQA cache bytes/token, all layers"),
+              _f.a_kv: derived(lambda: _f.attention_flops_per_context_token(_llama()),
+                               "Llama 3.1 70B attention FLOPs per cached token, all layers")}
 
 HEADLINES = [
     Headline("fa2_peak_fraction", "fraction",
@@ -367,11 +519,11 @@ HEADLINES = [
                                "DeepSeek-V3 BF16 MLA cache bytes/token, all layers")},
              claims=("RP-19",), fmt="times2"),
     Headline("kv_read_over_all_arithmetic_at_plateau_fp8_cache", "ratio",
-             "the same with DeepSeek's deployed FP8 cache (656-byte entries, BF16 arithmetic)",
+             "the same if dense MLA decoding read FlashMLA's 656-byte FP8 entries (hypothetical: "
+             "the FP8 format is its sparse V3.2 kernel's; dense decoding reads BF16)",
              kv_read_over_all_arithmetic,
              {**_PLATEAU, **_DS3_ARITH, **_W, **_BF16,
-              _f.b_kv: derived(lambda: _ds3().n_layers * fp8_mla_entry_bytes(),
-                               "DeepSeek-V3 FP8 MLA cache bytes/token, all layers")},
+              **_DS3_FP8_CACHE},
              claims=("RP-19",), fmt="times2"),
     Headline("kv_read_over_all_arithmetic_at_plateau_dsa", "ratio",
              "DeepSeek-V3.2 decode with DSA at the 200K plateau: indexer-key and top-k entry "
@@ -387,6 +539,66 @@ HEADLINES = [
              dsa_ceiling_time, {**_DS32_DSA, **_DS32_BYTES, **_BF16, **_FP8, **_W,
                                 L0: _report("context_plateau", "plateau_high")},
              claims=("RP-19",), fmt="millions"),
+    Headline("kv_read_over_all_arithmetic_at_plateau_mtp", "ratio",
+             "DeepSeek-V3 BF16 cache at 200K with MTP (s_q query tokens per step share one "
+             "cache read): KV read time / all arithmetic time per decode step",
+             kv_read_over_all_arithmetic_mtp,
+             {**_PLATEAU, **_DS3_ARITH, **_W, **_BF16, **_DS3_BF16_CACHE, **_MTP},
+             claims=("RP-19",), fmt="times2"),
+    Headline("kv_read_over_all_arithmetic_at_plateau_fp8_cache_mtp", "ratio",
+             "the same with the 656-byte FP8 entry (hypothetical for dense decoding)",
+             kv_read_over_all_arithmetic_mtp,
+             {**_PLATEAU, **_DS3_ARITH, **_W, **_BF16, **_DS3_FP8_CACHE, **_MTP},
+             claims=("RP-19",), fmt="times2"),
+    Headline("kv_read_over_all_arithmetic_at_plateau_dsa_mtp", "ratio",
+             "DeepSeek-V3.2 DSA decode at 200K with MTP: s_q query tokens share one read of the "
+             "index keys, each reads its own top-k entries; read time / arithmetic time per step",
+             kv_read_over_all_arithmetic_dsa_mtp, {**_DS32_DECODE, **_MTP},
+             claims=("RP-19",), fmt="times2"),
+    Headline("kv_read_over_all_arithmetic_at_plateau_dsa_fp8_weights", "ratio",
+             "DeepSeek-V3.2 DSA decode at 200K with the weight GEMMs at the FP8 rate (as "
+             "deployed): read time / weights, attention and indexer arithmetic time",
+             kv_read_over_all_arithmetic_dsa_fp8_weights, _DS32_DECODE,
+             claims=("RP-19",), fmt="times2"),
+    Headline("dsa_indexer_crossover_tokens_decode_time_mtp", "tokens",
+             "DeepSeek-V3.2 decode with MTP (s_q query tokens per step): context where the "
+             "indexer's time per step equals the sparse attention's, each at its roofline",
+             dsa_crossover_decode_time_mtp, {**_DS32_DSA, **_DS32_BYTES, **_BF16, **_FP8, **_W,
+                                             **_MTP}, claims=("SQ-5",), fmt="integer"),
+    Headline("dsa_indexer_crossover_tokens_time_fp8_true_projections", "tokens",
+             "DeepSeek-V3.2 prefill in time, the indexer's projections counted (wq_b and wk at "
+             "the FP8 rate, weights_proj at BF16): context where the FP8 indexer's time equals "
+             "the BF16 sparse attention's, both at peak",
+             dsa_crossover_time_fp8_proj, {**_DS32_DSA, **_BF16, **_FP8, **_PROJ},
+             claims=("SQ-5",), fmt="integer"),
+    Headline("dsa_indexer_crossover_tokens_decode_time_true_projections", "tokens",
+             "DeepSeek-V3.2 decode in time, the indexer's projections counted: context where "
+             "one generated token's indexer time equals its sparse attention's",
+             dsa_crossover_decode_time_proj, {**_DS32_DSA, **_DS32_BYTES, **_BF16, **_FP8, **_W,
+                                              **_PROJ}, claims=("SQ-5",), fmt="integer"),
+    Headline("gqa_kv_read_dominates_context", "tokens",
+             "Llama 3.1 70B (GQA, BF16 cache, its computed 69.5B weights): context beyond which "
+             "one sequence's cache read outlasts all its decode arithmetic (inf: never)",
+             kv_read_dominates_context, {**_LLAMA_GQA, **_W, **_BF16}, claims=("RP-19",),
+             fmt="integer"),
+    Headline("mla_bf16_kv_read_dominates_context", "tokens",
+             "DeepSeek-V3 (absorbed MLA, BF16 cache): context beyond which one sequence's cache "
+             "read outlasts all its decode arithmetic (inf: never)",
+             kv_read_dominates_context, {**_DS3_ARITH, **_DS3_BF16_CACHE, **_W, **_BF16},
+             claims=("RP-19",), fmt="integer"),
+    Headline("dsa_kv_read_dominates_context", "tokens",
+             "DeepSeek-V3.2 DSA decode (BF16 weights): context beyond which its index-key and "
+             "top-k entry reads outlast its arithmetic (inf: never)",
+             dsa_kv_read_dominates_context,
+             {k_: v_ for k_, v_ in _DS32_DECODE.items() if k_ is not _f.L},
+             claims=("RP-19",), fmt="integer"),
+    Headline("rp19_dsa_ceiling_cache_over_hbm", "ratio",
+             "one sequence's DeepSeek-V3.2 cache (656-byte entries plus 132-byte index keys, all "
+             "layers) at the byte ceiling (FP8 entries) / one chip's HBM capacity",
+             dsa_ceiling_cache_over_hbm,
+             {**_DS32_BYTES, k: _DS32_DSA[k], L0: _report("context_plateau", "plateau_high"),
+              n_l: field("models", "deepseek_v3_2", "n_layers"), C_HBM: hw("hbm_capacity")},
+             claims=("RP-19",), fmt="pct"),
     Headline("score_matrix_over_hbm", "ratio",
              "one head's BF16 n x n score matrix at 1M tokens / HBM capacity",
              score_matrix_over_hbm, {b_s: const(BF16_BYTES, "bytes per BF16 score"),

@@ -252,9 +252,11 @@ def deepep_wire_efficiency(logical_rate: float, nodes: float, nic_rate: float) -
 
 
 def deepep_low_latency_model(ep: int, phase: str) -> float:
-    """Seconds the bytes of DeepEP's low-latency benchmark need on the NIC: 128 tokens per GPU,
-    k_e copies each, a share 1 - 1/n of them to the other n - 1 nodes (copies inside a node
-    travel over NVLink); FP8 dispatch, BF16 combine, the per-block FP8 scales left out."""
+    """Seconds the bytes of DeepEP's low-latency benchmark need on the wire between nodes: 128
+    tokens per GPU, k_e copies each, a share 1 - 1/n of them to the other n - 1 nodes; FP8
+    dispatch, BF16 combine, the per-block FP8 scales left out. DeepEP calls these kernels 'pure
+    RDMA': every copy is an RDMA write, same-node ones included, but only those bound for
+    another node cross the wire, so only they are counted against the NIC's line rate."""
     net = catalog.load("networks")
     ll = net["deepep_low_latency_h800"]
     nodes = ep / ll.gpus_per_node
@@ -286,9 +288,24 @@ def link_efficiency(link: str, phase: str) -> float:
         rate = getattr(normal, f"internode_{phase}_bandwidth_ep64")
         return deepep_wire_efficiency(rate, 64 / net["deepep_low_latency_h800"].gpus_per_node,
                                       normal.nic_bandwidth)
+    if link == "scale_out_ep32":      # DeepSeek's prefill layout: EP32 over 4 nodes
+        rate = getattr(normal, f"internode_{phase}_bandwidth_ep32")
+        return deepep_wire_efficiency(rate, 32 / net["deepep_low_latency_h800"].gpus_per_node,
+                                      normal.nic_bandwidth)
     if link == "decode_two_domains":
         return deepep_low_latency_efficiency(16, phase)
-    raise ValueError(f"link='{link}': 'scale_up', 'scale_out' or 'decode_two_domains'")
+    raise ValueError(f"link='{link}': 'scale_up', 'scale_out', 'scale_out_ep32' or "
+                     "'decode_two_domains'")
+
+
+def link_efficiency_vs_working(phase: str) -> float:
+    """DeepEP's intranode rate over the '~160 GB/s' NVLink maximum DeepEP itself quotes for the
+    H800 (the other reading of :func:`link_efficiency` ``"scale_up"``, which uses the 200 GB/s
+    one way of the spec)."""
+    normal = catalog.load("networks")["deepep_normal_h800"]
+    rate = (normal.intranode_dispatch_bandwidth if phase == "dispatch"
+            else normal.intranode_combine_bandwidth)
+    return rate / normal.nvlink_bandwidth
 
 
 def gemm_efficiency() -> float:
@@ -339,6 +356,12 @@ t_decode_expert_parallel = N_tot * b_w / (n_dom * D * W) + n_moe * T_gpu * k_e *
 kv_read_pipeline = (D * T_gpu) * L * b_kv / (D * W)
 kv_read_expert_parallel = (n_dom * D * T_gpu) * L * b_kv / (n_dom * D * W)
 decode_floor_n_domains = sp.Min(t_decode_pipeline, t_decode_expert_parallel)
+# the spread layout under DeepSeek's two-micro-batch overlap: each micro-batch's all-to-all
+# hides under the other's layer, but in decode every micro-batch re-reads the expert weights,
+# so the step is the longer of two weight reads and the whole all-to-all
+t_decode_expert_parallel_overlap = sp.Max(
+    2 * N_tot * b_w / (n_dom * D * W),
+    t_decode_expert_parallel - N_tot * b_w / (n_dom * D * W))
 
 
 # --- capacity: GPUs needed and the domain's latency floor ----------------------------------
@@ -542,3 +565,8 @@ HEADLINES = [
              "spreading every layer over both (its all-to-all counted), 128 tokens per GPU",
              1000 * decode_floor_n_domains.subs(n_dom, 2), _TWO_DOMAINS),
 ]
+
+
+def two_domain_values(acc) -> dict:
+    """Every symbol of the two-domain decode layouts bound for ``acc`` (as the headlines)."""
+    return {sym: inp.resolve(acc) for sym, inp in _TWO_DOMAINS.items()}

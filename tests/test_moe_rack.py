@@ -563,13 +563,13 @@ def test_kv_reads_are_the_same_in_both_layouts_and_only_spreading_divides_the_we
 def test_deepseek_service_all_to_all_is_most_of_its_time_per_token(results):
     """DeepSeek's EP144 decode: 58 x DeepEP's EP128 dispatch + combine against the 45-50 ms per
     token its 20-22 tokens/s imply."""
-    a2a = results["deepseek_v3_a2a_ms_per_token_ep128"]["value"]
+    a2a = results["deepseek_v3_a2a_ms_per_step_ep128"]["value"]
     assert a2a == pytest.approx(58 * (192 + 369) * 1e-3, rel=1e-12)
     assert 0.5 < a2a / (1e3 / 22) < 1 and a2a / (1e3 / 20) > 0.5
 
 
 # --- verdicts follow the rule ---------------------------------------------------------------
-def test_verdict_labels_follow_the_farthest_number_rule(results):
+def test_verdict_labels_follow_the_rules(results):
     from helpers.verdicts import ratio_verdict
 
     def farthest(pairs):
@@ -580,10 +580,17 @@ def test_verdict_labels_follow_the_farthest_number_rule(results):
     rp20, rp21 = claims.get("RP-20"), claims.get("RP-21")
     slow = [results[f"scale_out_slowdown_{k}"]["value"] for k in ("h100", "gb200", "gb300")]
     slow.append(registry.get("scale_out_slowdown").value(_acc("rubin")))
-    assert recorded["RP-20"]["verdict"] == farthest(
-        [(rp20.value("scale_out_slowdown"), s) for s in slow]) == "off by 2.2× (claim too low)"
+    # "typically": the matched-generation median, "holds with caveat" when an outlier fails
+    claimed = rp20.value("scale_out_slowdown")
+    typical = float(np.median([slow[0], slow[2], slow[3]]))
+    assert ratio_verdict(claimed, typical) == "holds"
+    assert ratio_verdict(claimed, slow[1]) == "off by 2.2× (claim too low)"
+    assert ratio_verdict(claimed, 160 / 50) != "holds"                 # DeepSeek's H800
+    assert recorded["RP-20"]["verdict"] == "holds with caveat"
     ultra = catalog.load("networks")["rubin_ultra_nvl576"]
     named = [(rp21.value("hopper_domain"), 8), (rp21.value("blackwell_domain"), 72),
              (rp21.value("rubin_domain"), min(ultra.dies, rp21.value("rubin_domain")))]
-    assert recorded["RP-21"]["verdict"] == farthest(named) == "holds"
+    assert farthest(named) == "holds"               # on NVIDIA's counts; other readings fail
+    assert recorded["RP-21"]["verdict"] == "holds with caveat"
+    assert "does not follow" in recorded["RP-21"]["caveat"]    # an HGX H200 holds Kimi K2
     assert "off by 3.5×" in recorded["RP-21"]["caveat"]        # the package reading, shown

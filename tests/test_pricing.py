@@ -527,3 +527,38 @@ def test_deepseek_measured_costs_by_hand_from_the_day6_statistics():
         arithmetic = 2 * 37e9 / fp8 + ctx * a_kv / a.bf16_dense_flops
         assert value("deepseek_service_kv_read_over_arithmetic", a) == pytest.approx(
             ctx * b_kv / a.hbm_bandwidth / arithmetic, rel=1e-12), a.key
+
+
+def test_networked_flash_drains_through_its_nics(results):
+    """A 3FS node (16 x 14 TiB, 2 x 200 Gb/s; 6.6 TiB/s over 180 nodes measured) by hand; the
+    NICs bind for any drive faster than W_nic / 16, which both catalogued drives are."""
+    tiers = catalog.load("memory_tiers")
+    cap, nic = 16 * 14 * 2**40, 2 * 200e9 / 8
+    assert results["drain_seconds_flash_cluster_nic"]["value"] == pytest.approx(cap / nic)
+    assert results["drain_seconds_flash_cluster_measured"]["value"] == \
+        pytest.approx(cap / (6.6 * 2**40 / 180))
+    assert results["flash_cluster_drives_over_nics"]["value"] == pytest.approx(16 * 7e9 / nic)
+    for drive in ("flash_pm1733", "flash_pm1743"):
+        w = tiers[drive].read_bandwidth
+        assert f.evaluate(p.networked_drain_time, {p.n_ssd: 16, p.C_ssd: 14 * 2**40,
+                                                   p.W_nic: nic, p.W_ssd: w}) == cap / nic
+    # drives slower than a sixteenth of the NICs set the drain themselves
+    slow = f.evaluate(p.networked_drain_time, {p.n_ssd: 16, p.C_ssd: 14 * 2**40, p.W_nic: nic,
+                                               p.W_ssd: nic / 32})
+    assert slow == pytest.approx(14 * 2**40 / (nic / 32))
+
+
+def test_rp17_and_rp18_labels_follow_from_the_measured_ratio_and_the_worst_part():
+    ledger, rp17, rp18 = read_claims(), claims.get("RP-17"), claims.get("RP-18")
+    measured = 73_700 / 14_800                          # DeepSeek's node-time ratio
+    assert ratio_verdict(rp17.value("output_input_ratio"), measured) == "holds"
+    assert ledger["RP-17"]["verdict"] == "holds with caveat"      # the inference is the caveat
+    tiers = catalog.load("memory_tiers")
+    flash = tiers["flash_pm1743"].capacity / tiers["flash_pm1743"].read_bandwidth
+    disk = tiers["disk_exos_x24"].capacity / tiers["disk_exos_x24"].read_bandwidth
+    parts = [(rp18.value("ttl_short"), flash), (rp18.value("ttl_long"), disk)]
+    worst = max(parts, key=lambda cd: abs(math.log(cd[1] / cd[0])))
+    assert ledger["RP-18"]["verdict"] == ratio_verdict(*worst)
+    assert "first part holds" in ledger["RP-18"]["caveat"]
+    node = 16 * 14 * 2**40 / (2 * 200e9 / 8)            # the 1-h tier as a 3FS node
+    assert f"({ratio_verdict(rp18.value('ttl_long'), node)})" in ledger["RP-18"]["caveat"]

@@ -108,7 +108,7 @@ def cmd_rerun(args) -> int:
     from .rerun import rerun
 
     return rerun(args.hardware, args.chapters, args.out, build=args.build, jobs=args.jobs,
-                 overrides=parse_sets(args.set))
+                 overrides=parse_sets(args.set), engine=args.engine)
 
 
 def cmd_sweep(args) -> int:
@@ -163,6 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="override one field, in the unit the entry uses (e.g. hbm_bandwidth=4.8)")
     rr.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                     help="chapters executed at once (default: one per CPU core)")
+    rr.add_argument("--engine", choices=["forked", "kernel"], default="forked",
+                    help="forked (default): the libraries imported once, each chapter in a "
+                    "forked process; kernel: papermill, a Jupyter kernel per chapter")
     rr.set_defaults(func=cmd_rerun)
     h = sub.add_parser("hardware", help="the accelerator catalog; `check FILE` validates a "
                        "hardware file as `rerun` would and says what it changes")

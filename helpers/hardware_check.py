@@ -81,12 +81,31 @@ class Trace:
 
 @cache
 def _committed_headlines() -> dict[str, str]:
-    """``{headline: chapter}`` for every headline a committed chapter publishes for its run's
-    accelerator (the result named as the headline itself)."""
-    from . import results
+    """``{headline: chapter}`` for every headline a chapter publishes for its run's accelerator:
+    those its committed outputs record (the result named as the headline itself), and those its
+    code names in a string literal (so a notebook whose outputs are being rewritten, or were
+    cleared, still declares what it reads)."""
+    import json
+    import re
 
-    return {n: r["chapter"] for n, r in results.read_results().items()
-            if r.get("headline") == n}
+    from . import registry, results
+    from .paths import notebooks
+
+    found = {n: r["chapter"] for n, r in results.read_results().items()
+             if r.get("headline") == n}
+    known = registry.hardware_dependent()
+    literal = re.compile(r"""["']([a-z][a-z0-9_]*)["']""")
+    for nb in notebooks():
+        try:
+            cells = json.loads(nb.read_text(encoding="utf-8")).get("cells", [])
+        except (OSError, ValueError):
+            continue
+        for cell in cells:
+            if cell.get("cell_type") == "code":
+                for name in literal.findall("".join(cell.get("source", ""))):
+                    if name in known:
+                        found.setdefault(name, nb.stem)
+    return found
 
 
 def trace(entry: Entry, chapters: list[Path] | None = None) -> list[Trace]:

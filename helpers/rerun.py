@@ -32,6 +32,7 @@ from pathlib import Path
 from . import results
 from .compare import compare, compare_verdicts, comparison_markdown, comparison_text, verdicts_text
 from .errors import CatalogError, RerunError
+from .fmt import one_line
 from .hardware_file import hardware_document, names_a_file
 from .paths import CHAPTERS, PROTECTED, ROOT, chapter_parameters, select_notebooks
 from .staging import staged
@@ -143,7 +144,8 @@ def check_inputs(entry, chapters: list[Path], overrides: dict | None, label: str
 
 # --- the command ----------------------------------------------------------------------------
 def rerun(hardware: str, chapter_names: list[str] | None = None, out: str | None = None,
-          build: bool = False, jobs: int | None = None, overrides: dict | None = None) -> int:
+          build: bool = False, jobs: int | None = None, overrides: dict | None = None,
+          engine: str = "forked") -> int:
     """Validate everything, execute into a staging folder, compare, (build,) then publish."""
     from .execute import execute_many
 
@@ -161,14 +163,14 @@ def rerun(hardware: str, chapter_names: list[str] | None = None, out: str | None
     start = time.perf_counter()
     try:
         with staged(out_dir) as stage:
-            print(f"re-running {len(chapters)} chapter(s) for {entry.name} ({entry.key}) with "
-                  f"{jobs} job(s) into {out_dir}", flush=True)
+            print(f"re-running {len(chapters)} chapter(s) for {entry.key} ({one_line(entry.name)}),"
+                  f" {jobs} at a time, into {out_dir}", flush=True)
             params = {"accelerator": param}
             if overrides:
                 params["overrides"] = overrides
             # the notebooks show the run folder's copy of the hardware, not a path on this machine
             shown = dict(params, accelerator="hardware.yaml" if param != entry.key else param)
-            failures = execute_many(chapters, stage, params, jobs, shown)
+            failures = execute_many(chapters, stage, params, jobs, shown, engine=engine)
             if failures:
                 raise _ChaptersFailed(f"{failures} chapter(s) failed (see above); nothing "
                                       f"written to {out_dir}")
@@ -181,8 +183,11 @@ def rerun(hardware: str, chapter_names: list[str] | None = None, out: str | None
             (stage / "hardware.yaml").write_text(hardware_document(entry), encoding="utf-8")
             html = None
             if build:
-                print("building the variant book ...", flush=True)
+                t0 = time.perf_counter()
+                print("  building the variant book (the claims ledger, then jupyter-book) ...",
+                      flush=True)
                 html = build_book(stage, chapters, entry, md)
+                print(f"  built the variant book in {time.perf_counter() - t0:.1f} s", flush=True)
             seconds = time.perf_counter() - start
             manifest = {"hardware": hardware, "accelerator": entry.key, "name": entry.name,
                         "default_accelerator": default_key, "overrides": overrides or {},

@@ -94,6 +94,12 @@ def remove_stale(parent: Path, mine: str | None = None) -> list[str]:
             removed.append(p.name)
         finally:
             _release(lock, fd)
+    for p in candidates:             # the lock files of killed runs (no staging folder left)
+        if p.name.startswith(".") and p.name.endswith(".lock") and p.name != f".{mine}.lock" \
+                and p.is_file() and not p.is_symlink():
+            fd = _lock(p)
+            if fd is not None:
+                _release(p, fd)
     return removed
 
 

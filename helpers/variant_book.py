@@ -40,10 +40,12 @@ def build_book(stage: Path, chapters: list[Path], entry, comparison_md: str) -> 
             shutil.copy2(nb, src / "appendices" / nb.name)
         ledger = src / "appendices" / "claims_ledger.ipynb"
         if ledger.exists():   # the ledger of this run: the re-run chapters' verdicts
-            from .execute import execute_one
-            execute_one(APPENDICES / ledger.name, ledger,
-                        {"chapters_dir": str((src / "chapters").resolve())},
-                        shown={"chapters_dir": "../chapters"})
+            from .forked import run_many
+            if run_many([(APPENDICES / ledger.name, ledger)],
+                        {"chapters_dir": str((src / "chapters").resolve())}, 1,
+                        shown={"chapters_dir": "../chapters"},
+                        on_end=_ledger_failed):
+                raise RerunError("--build: the claims ledger failed (see above)")
         _with_run(src / "appendices" / "accelerators.ipynb", _catalog_section(entry))
         _with_run(src / "appendices" / "sweep.ipynb", _sweep_section(entry))
     (src / "comparison.md").write_text(comparison_md, encoding="utf-8")
@@ -58,12 +60,19 @@ def build_book(stage: Path, chapters: list[Path], entry, comparison_md: str) -> 
     (src / "_toc.yml").write_text(yaml.safe_dump(_toc(src, chapters, appendices), sort_keys=False),
                                   encoding="utf-8")
     jb = Path(sys.executable).parent / "jupyter-book"
+    from .forked import die_with_parent
     proc = subprocess.run([str(jb if jb.exists() else "jupyter-book"), "build", str(src),
-                           "--quiet"], capture_output=True, text=True)
+                           "--quiet"], capture_output=True, text=True,
+                          preexec_fn=die_with_parent)   # a killed re-run leaves no build running
     if proc.returncode != 0 or not (src / "_build" / "html" / "index.html").exists():
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
         raise RerunError(f"--build: jupyter-book failed: {tail[0]}")
     return src / "_build" / "html"
+
+
+def _ledger_failed(src, seconds, error, i, n) -> None:
+    if error:
+        print(f"  FAILED  {src.name}: {error}", file=sys.stderr, flush=True)
 
 
 def _toc(src: Path, chapters: list[Path], appendices: list[Path]) -> dict:

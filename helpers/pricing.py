@@ -14,7 +14,18 @@ equal to the one here:
 * **Output/input price ratio.** If prices track cost, decode (output) over prefill (input) per
   token is ``B*/B + L/L_x``: the ratio measures how far below the balance batch decode runs.
 * **Cache tiers.** A tier that keeps an item for its time-to-live ``T`` and reads it about once
-  uses its bandwidth and its capacity evenly when ``T`` equals the drain time ``C / W_tier``.
+  uses its bandwidth and its capacity evenly when ``T`` equals the drain time ``C / W_tier``; a
+  networked storage node reads only through its NICs, ``n C_ssd / min(W_nic, n W_ssd)``.
+
+The second edition adds: the step reading's sensitivity to speculative decoding (the KV fetch
+per token is divided by the acceptance length ``n_acc``) and to the active parameters; capacity
+as a second mechanism (the step where a replica can no longer hold the balance batch implies
+``C / M_w - 1`` times the bandwidth reading's bytes); the input and output steps read together
+(an attention intensity ``2 (q_in - 1) F / W`` and an implied output step ``2 q_in - 1``); MLA's
+attention FLOPs in decode (absorbed) and prefill (MHA mode); the crossover with attention
+arithmetic counted (never once ``a_kv / b_kv >= F / W``); and DeepSeek's measured cost ratio,
+a ratio of prefill to decode utilisation. ``q`` is a price ratio throughout (chapter 5's ``rho``
+is a byte ratio).
 
 The conventions of :mod:`helpers.formulas` hold: 2 FLOPs per active parameter, dense FLOP/s,
 bytes per second, ``B`` counts sequences. The chapter's headlines (every hardware-dependent
@@ -499,7 +510,6 @@ HEADLINES = [
              "HBM bandwidth", drain_time_hbm, {**_HBM_DECIMAL, W_tier: hw("hbm_bandwidth")},
              claims=("RP-18",), fmt="duration"),
     # --- the second edition's readings ---
-    # [G1]
     # RP-15: how the ~2 KB reading moves with the active parameters and speculative decoding
     Headline("kv_bytes_per_token_price_step_fp8_kimi_k2_active", "bytes/token",
              "FP8 onset reading of the 200k step for Kimi K2's active parameters",
@@ -513,7 +523,6 @@ HEADLINES = [
              "FP8 onset reading of the 200k step (100B active) when speculative decoding accepts "
              "1 + DeepSeek-V3's MTP acceptance tokens per cache read", kv_bytes_at_onset_spec,
              {**_FP8_CHIP, **_STEP, **_MTP}, claims=("RP-15",), fmt="integer"),
-    # [G4]
     # the capacity mechanism: cache bytes it implies over the bandwidth reading's, C / M_w - 1
     Headline("capacity_step_over_bandwidth_step_rp6", "ratio",
              "capacity reading of a price step over the bandwidth reading, for the lecture's "
@@ -528,13 +537,12 @@ HEADLINES = [
               M_w: derived(lambda: catalog.models()["deepseek_v3"].total_params * FP8_BYTES,
                            "DeepSeek-V3 weights at one byte each")},
              claims=("RP-15",), fmt="num2"),
-    # [G2]
     # the input step read as prefill attention (DeepSeek prefills in MHA mode)
     Headline("deepseek_v3_prefill_attention_flops_per_context_token", "FLOP/token",
              "DeepSeek-V3 attention FLOPs per token per context token in prefill (un-absorbed, "
              "MHA mode: 128 heads, keys of 128 + 64, values of 128)", mla_prefill_flops, _DS_MLA,
              claims=("RP-15",), fmt="millions"),
-    # [G3] the input step against the output step
+    # the input step against the output step
     Headline("gemini_output_step_implied_by_input_step", "ratio",
              "rise of the per-token decode arithmetic at 200k if the input step's attention FLOPs "
              "are real (decode attends to the whole context): 1 + 2 (q_in - 1)",
@@ -549,7 +557,6 @@ HEADLINES = [
              "the same with the output step read for FP8 arithmetic (the RP-15 verdict's reading)",
              joint_attention_intensity.subs(_step_size), {**_FP8_CHIP, **_INPUT_STEP},
              claims=("RP-15",), fmt="integer"),
-    # [G5]
     # section 4.5 with MLA's attention arithmetic counted
     Headline("deepseek_v3_fp8_cache_attention_flops_per_byte", "FLOP/byte",
              "DeepSeek-V3 absorbed-MLA decode attention FLOPs per byte of its deployed FP8 cache "
@@ -571,7 +578,6 @@ HEADLINES = [
                                       * catalog.load("achievable")["h100"].hbm_bandwidth_fraction,
                                       "3.35 TB/s x FlashMLA's 0.896 (achievable.yaml)")},
              fmt="integer"),
-    # [G6]
     # RP-17: DeepSeek's measured serving costs
     Headline("deepseek_measured_output_input_cost_ratio", "ratio",
              "DeepSeek's node-seconds per output token over per input token (prefill 73.7k, "

@@ -12,7 +12,7 @@ Conventions (stated once, used everywhere):
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import sympy as sp
 
@@ -94,9 +94,9 @@ def lambdify(expr: sp.Expr, *symbols: sp.Symbol):
     return sp.lambdify(symbols, expr, modules=[{"Max": __import__("numpy").maximum}, "numpy"])
 
 
-@lru_cache(maxsize=None)
+@cache
 def _compiled(expr: sp.Expr, symbols: tuple, zeros: tuple):
-    reduced = expr.subs({sym: 0 for sym in zeros})   # terms a zero removes (B = 0, say)
+    reduced = expr.subs(dict.fromkeys(zeros, 0))   # terms a zero removes (B = 0, say)
     unset = reduced.free_symbols - set(symbols)
     if unset:
         raise ValueError(f"no value for {', '.join(sorted(map(str, unset)))}")

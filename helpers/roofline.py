@@ -269,7 +269,8 @@ HEADLINES = [
     # HBM capacity (section 1.5)
     _headline("deepseek_v3_max_batch_32k", "sequences",
               "32K-token DeepSeek-V3 sequences whose BF16 MLA caches fit beside the BF16 "
-              "weights in chapter 1's replica (smallest power of two holding them twice over)",
+              "weights in chapter 1's replica, whose chip count is the smallest power of two "
+              "whose HBM holds the weights twice over",
               _on_replica(max_batch), *_REPLICA, _BF16, _DS_PARAMS, _DS_CACHE, _32K,
               claims=("RP-4", "RP-6"), fmt="integer"),
     Headline("deepseek_v3_capacity_binds_context", "tokens",

@@ -23,40 +23,40 @@ import math
 
 import sympy as sp
 
-from . import catalog, formulas as f
+from . import catalog, formulas as f, parallelism as par, roofline as rf, serving
 from .registry import Headline, claimed, derived, field, hw
 
 # --- symbols -------------------------------------------------------------------------------
-P = sp.Symbol("P", positive=True)                       # accelerator price, USD
+P = sp.Symbol(r"P_\mathrm{acc}", positive=True)         # accelerator price, USD
 o = sp.Symbol("o", positive=True)                       # server overhead (system / chip price)
-r = sp.Symbol("r", positive=True)                       # financing rate per year
+r = sp.Symbol(r"r_\mathrm{fin}", positive=True)         # financing rate per year
 n = sp.Symbol("n", positive=True)                       # useful life, years
 Y = sp.Symbol("Y", positive=True)                       # seconds in a year
 P_tdp = sp.Symbol(r"P_\mathrm{TDP}", positive=True)     # accelerator TDP, W
-phi = sp.Symbol(r"\phi", positive=True)                 # mean draw / TDP
+phi = sp.Symbol(r"\phi_\mathrm{TDP}", positive=True)     # mean draw / TDP
 sigma = sp.Symbol(r"\sigma_\mathrm{srv}", positive=True)  # server power per GPU / TDP
 pue = sp.Symbol(r"\mathrm{PUE}", positive=True)         # facility power / IT power
 c_e = sp.Symbol(r"c_e", positive=True)                  # electricity, USD per joule
-u = sp.Symbol("u", positive=True)                       # share of hours serving traffic
-tau = sp.Symbol(r"\tau", positive=True)                 # accelerator-seconds per token
-r2, n2 = sp.Symbol("r_2", positive=True), sp.Symbol("n_2", positive=True)
-g = sp.Symbol("g", positive=True)                       # price-performance, OOM per year
+u = sp.Symbol(r"u_\mathrm{serve}", positive=True)       # share of hours serving traffic
+tau = sp.Symbol(r"\tau_\mathrm{tok}", positive=True)     # accelerator-seconds per token
+r2, n2 = sp.Symbol(r"r_{\mathrm{fin},2}", positive=True), sp.Symbol("n_2", positive=True)
+g = sp.Symbol(r"g_\mathrm{trend}", positive=True)       # price-performance, OOM per year
 c_new = sp.Symbol(r"c_\mathrm{new}", positive=True)     # new part all-in USD per token
 c_run = sp.Symbol(r"c_\mathrm{run}", positive=True)     # old part running USD per token
 t_gap = sp.Symbol(r"\Delta t", positive=True)           # launch gap, years
 S = sp.Symbol("S", positive=True)                       # solar constant, W/m^2
-eta = sp.Symbol(r"\eta", positive=True)                 # cell efficiency
-d = sp.Symbol("d", positive=True)                       # end-of-life retention
+eta = sp.Symbol(r"\eta_\mathrm{cell}", positive=True)    # cell efficiency
+d = sp.Symbol(r"d_\mathrm{EOL}", positive=True)         # end-of-life retention
 f_sun = sp.Symbol(r"f_\odot", positive=True)            # share of the orbit in sunlight
 P_rack = sp.Symbol(r"P_\mathrm{rack}", positive=True)   # rack power, W
 eps = sp.Symbol(r"\varepsilon", positive=True)          # radiator emissivity
 sb = sp.Symbol(r"\sigma_\mathrm{SB}", positive=True)    # Stefan-Boltzmann constant
-T = sp.Symbol("T", positive=True)                       # radiator temperature, K
+T = sp.Symbol(r"T_\mathrm{rad}", positive=True)         # radiator temperature, K
 sides = sp.Symbol(r"n_\mathrm{sides}", positive=True)   # radiating faces
 M = sp.Symbol("M", positive=True)                       # rack mass, kg
 c_L = sp.Symbol(r"c_L", positive=True)                  # launch price, USD/kg
 n_tray, P_tray, P_sw = sp.symbols(r"n_\mathrm{tray} P_\mathrm{tray} P_\mathrm{sw}", positive=True)
-D = sp.Symbol("D", positive=True)                       # dollars spent (sales, ARR)
+D = sp.Symbol(r"D_\mathrm{USD}", positive=True)         # dollars spent (sales, ARR)
 K_gpu = sp.Symbol(r"K_\mathrm{gpu}", positive=True)     # all-in USD per accelerator
 P_gpu = sp.Symbol(r"P_\mathrm{gpu}", positive=True)     # all-in W per accelerator
 h_cost = sp.Symbol(r"c_h", positive=True)               # USD per accelerator-second
@@ -114,7 +114,7 @@ annual_capital_ratio = crf.subs({r: r2, n: n2}) / crf            # long life / s
 economic_life = t_gap + _t_meet
 
 # --- GB-2: prefill's KV at the compute-bound threshold --------------------------------------
-C = sp.Symbol(r"C_\mathrm{HBM}", positive=True)
+C = rf.C                                  # HBM capacity per accelerator (chapter 1)
 prefill_kv_share = f.balance_batch() * f.b_kv / C   # tokens in flight at balance x KV / HBM
 
 # --- GB-3: a rack in orbit -----------------------------------------------------------------
@@ -198,20 +198,19 @@ def per_mtok(hourly: float, seconds_per_token: float, util: float) -> float:
 # "core MLA computations") at their achieved rates, whichever is longer; then each of the MoE
 # layers' dispatch and combine (measured, not overlapped: the measured throughputs sit at or
 # below this sum). T is as many sequences as the HBM left over holds.
-T_seq = sp.Symbol("T", positive=True)                   # sequences per GPU
+# one symbol, one meaning, book-wide: T_GPU, eta_F, eta_att, F_BF16 and n_moe are chapter 6's
+# (helpers.parallelism), eta_HBM chapter 2's (helpers.serving), C_HBM chapter 1's (helpers.roofline)
+T_seq = par.T_gpu                                       # decode sequences (tokens) per GPU
 M_g = sp.Symbol(r"M_\mathrm{GPU}", positive=True)       # weight bytes per GPU
-C_u = sp.Symbol(r"C", positive=True)                    # HBM per GPU, bytes
-eta_W = sp.Symbol(r"\eta_W", positive=True)             # achieved / peak HBM bandwidth
-eta_F = sp.Symbol(r"\eta_F", positive=True)             # achieved / peak FP8 GEMM rate
-eta_A = sp.Symbol(r"\eta_A", positive=True)             # achieved / peak BF16 attention rate
-F16 = sp.Symbol(r"F_\mathrm{BF16}", positive=True)      # dense BF16 FLOP/s
-n_moe = sp.Symbol(r"n_\mathrm{MoE}", positive=True)     # MoE layers
+C_u = rf.C                                              # HBM per GPU, bytes
+eta_W = serving.eta                                     # achieved / peak HBM bandwidth (ch. 2)
+eta_F = par.eta_F                                       # achieved / peak FP8 GEMM rate
+eta_A = par.eta_A                                       # achieved / peak BF16 attention rate
+F16 = par.F_att                                         # dense BF16 FLOP/s
+n_moe = par.n_moe                                       # MoE layers
 t_x = sp.Symbol(r"t_\mathrm{a2a}", positive=True)       # all-to-all s per token per MoE layer
 SYMBOL_MEANING.update({
-    T_seq: "decode sequences per GPU", M_g: "weight bytes each GPU holds and reads",
-    C_u: "HBM per GPU, bytes", eta_W: "achieved share of peak HBM bandwidth",
-    eta_F: "achieved share of peak FP8 GEMM rate", eta_A: "achieved share of peak BF16 rate "
-    "(attention)", F16: "dense BF16 FLOP/s", n_moe: "MoE layers",
+    M_g: "weight bytes each GPU holds and reads",
     t_x: "dispatch + combine seconds per token per MoE layer"})
 t_mem = (M_g + T_seq * f.L * f.b_kv) / (eta_W * f.W)
 t_flop = T_seq * (2 * f.N_act / (eta_F * f.F) + f.L * f.a_kv / (eta_A * F16))
@@ -235,7 +234,6 @@ def _ds():
 
 
 def _achieved() -> dict:
-    from . import parallelism as par
     return {eta_W: catalog.load("achievable")["h100"].hbm_bandwidth_fraction,
             eta_F: par.gemm_efficiency(), eta_A: par.attention_efficiency()}
 
@@ -251,7 +249,6 @@ def expert_group(acc) -> int:
 
 
 def weight_bytes_per_gpu(acc) -> float:
-    from . import parallelism as par
     m = _ds()
     routed = (m.n_layers - m.n_dense_layers) * m.routed_experts * par.expert_size(m) * FP8
     return m.total_params * FP8 - routed * (1 - 1 / expert_group(acc))
@@ -261,7 +258,6 @@ def a2a_seconds_per_token(acc, phase: str = "decode") -> float:
     """Dispatch + combine per token and MoE layer: over the NIC, DeepEP's measured EP128
     latencies for its 128 tokens per GPU (decode) or its normal kernels' measured rates
     (prefill); on a domain that holds the model, chapter 6's NVLink model at DeepEP's rates."""
-    from . import parallelism as par
     m = _ds()
     if holds_model_in_domain(acc):
         return f.evaluate(par.t_link, par.overlap_values(m, acc, "scale_up"))
@@ -272,7 +268,6 @@ def a2a_seconds_per_token(acc, phase: str = "decode") -> float:
 
 
 def _modelled_values(acc) -> dict:
-    from . import parallelism as par, roofline as rf
     m = _ds()
     s = par.shapes(m)
     vals = {**_deepseek_values(acc), **_achieved(), f.b_kv: rf.deepseek_kv_bytes_bf16(),

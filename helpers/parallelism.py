@@ -16,7 +16,7 @@ import math
 
 import sympy as sp
 
-from . import catalog, formulas as f
+from . import catalog, formulas as f, pricing
 from .registry import Headline, const, derived, field, hw
 
 FP8_BYTES, BF16_BYTES = 1, 2         # bytes per stored value
@@ -29,7 +29,8 @@ b_d = sp.Symbol(r"b_\mathrm{disp}", positive=True)        # bytes per activation
 b_c = sp.Symbol(r"b_\mathrm{comb}", positive=True)        # bytes per activation, combine
 b_a = sp.Symbol(r"b_\mathrm{a}", positive=True)           # bytes per activation (both ways)
 G = sp.Symbol("G", positive=True)                        # GPUs in the expert-parallel group
-D = sp.Symbol("D", positive=True)                        # GPUs in one scale-up domain
+# one symbol, one meaning: the GPUs of one scale-up domain are chapter 4's n_dom (helpers.pricing)
+D = pricing.n_dom                                        # GPUs in one scale-up domain
 P_e = sp.Symbol(r"P_\mathrm{e}", positive=True)           # parameters of one routed expert
 W_link = sp.Symbol(r"W_\mathrm{link}", positive=True)     # per-GPU link bandwidth, one direction
 W_up = sp.Symbol(r"W_\mathrm{up}", positive=True)         # scale-up (NVLink) per GPU, one way
@@ -51,7 +52,6 @@ SYMBOL_MEANING = {
     b_c: "bytes per activation element sent back in combine",
     b_a: "bytes per activation element crossing a pipeline-stage boundary",
     G: "GPUs in the expert-parallel group",
-    D: "GPUs in one scale-up (NVLink) domain",
     P_e: "parameters of one routed expert",
     W_link: "per-GPU bandwidth of the link in use, one direction",
     W_up: "per-GPU scale-up bandwidth, one direction",

@@ -3,10 +3,11 @@
 Conventions (stated once, used everywhere in the chapter):
 * Training costs 6 FLOPs per parameter per token (forward 2, backward 4); serving costs 2 (a
   forward pass). ``N`` is the number of parameters a token touches (active parameters for an MoE).
-* Losses are the Chinchilla parametric form ``L(N, D) = E + A/N^alpha + B/D^beta`` in nats per
-  token, with constants from ``helpers/catalogs/scaling_laws.yaml``.
-* The symbol ``B`` here is the data coefficient of the loss law, not chapter 1's decode batch;
-  no expression uses both.
+* Losses are the Chinchilla parametric form ``L(N, D) = E_0 + A/N^alpha_N + B_D/D^beta_D`` in
+  nats per token, with constants from ``helpers/catalogs/scaling_laws.yaml``. The fit's symbols
+  carry subscripts so that none reuses a symbol of another chapter (``B`` is chapter 1's decode
+  batch, ``E`` chapter 6's experts, ``C`` chapter 4's tier capacity); pre-training compute is
+  ``C_train = 6 N D``.
 * FLOPs are not dollars: a token's cost is price x FLOPs / (MFU x peak FLOP/s), and decode runs at
   a far lower MFU than training. ``chi`` is the number of served tokens that cost as much as one
   pre-training token (3 when FLOPs are cost; 3 MFU_inf / MFU_train on one chip at one price).
@@ -21,27 +22,27 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from . import catalog
+from . import catalog, formulas as f
 from .formulas import evaluate  # float(expr.subs(values)), compiled once per expression
 from .registry import Headline, field, hw
 
 # --- symbols -------------------------------------------------------------------------------
 N = sp.Symbol("N", positive=True)                        # parameters (active, for an MoE)
 D = sp.Symbol("D", positive=True)                        # pre-training tokens
-C = sp.Symbol("C", positive=True)                        # pre-training compute, FLOPs
-E = sp.Symbol("E", positive=True)                        # irreducible loss
+C = sp.Symbol(r"C_\mathrm{train}", positive=True)        # pre-training compute, FLOPs
+E = sp.Symbol("E_0", positive=True)                      # irreducible loss
 A = sp.Symbol("A", positive=True)                        # parameter-term coefficient
-B = sp.Symbol("B", positive=True)                        # data-term coefficient
-alpha = sp.Symbol(r"\alpha", positive=True)              # parameter exponent
-beta = sp.Symbol(r"\beta", positive=True)                # data exponent
+B = sp.Symbol("B_D", positive=True)                      # data-term coefficient
+alpha = sp.Symbol(r"\alpha_N", positive=True)            # parameter exponent
+beta = sp.Symbol(r"\beta_D", positive=True)              # data exponent
 D_inf = sp.Symbol(r"D_\mathrm{inf}", positive=True)      # lifetime inference tokens
 D_rl = sp.Symbol(r"D_\mathrm{RL}", positive=True)        # RL tokens
 c_rl = sp.Symbol(r"c_\mathrm{RL}", positive=True)        # RL FLOPs per parameter per token
-eta = sp.Symbol(r"\eta", positive=True)                  # RL efficiency (useful / spent)
-r = sp.Symbol("r", positive=True)                        # inference compute / training compute
-tau = sp.Symbol(r"\tau", positive=True)                  # token efficiency of a new model
+eta = sp.Symbol(r"\eta_\mathrm{RL}", positive=True)       # RL efficiency (useful / spent)
+r = sp.Symbol(r"r_\mathrm{inf}", positive=True)          # inference compute / training compute
+tau = sp.Symbol(r"\tau_\mathrm{eff}", positive=True)      # token efficiency of a new model
 G_hours = sp.Symbol(r"H_\mathrm{GPU}", positive=True)    # accelerator-seconds of a run
-F_peak = sp.Symbol("F", positive=True)                   # peak dense FLOP/s per accelerator
+F_peak = f.F                                             # peak dense FLOP/s (helpers.formulas)
 mfu_train = sp.Symbol(r"\mathrm{MFU}_\mathrm{train}", positive=True)   # pre-training MFU
 mfu_inf = sp.Symbol(r"\mathrm{MFU}_\mathrm{inf}", positive=True)       # serving (decode) MFU
 q_train = sp.Symbol(r"q_\mathrm{train}", positive=True)  # price of an accelerator-second, training
@@ -59,7 +60,7 @@ a_meta = sp.Symbol(r"a_\mathrm{L3}", positive=True)
 SYMBOL_MEANING = {
     N: "parameters a token touches (active parameters)",
     D: "pre-training tokens",
-    C: "pre-training compute, FLOPs (C = 6ND)",
+    C: "pre-training compute, FLOPs (C_train = 6ND)",
     E: "irreducible loss, nats/token",
     A: "coefficient of the parameter term",
     B: "coefficient of the data term",
@@ -72,7 +73,6 @@ SYMBOL_MEANING = {
     r: "lifetime inference compute / pre-training compute",
     tau: "token efficiency: tokens an old model needs / tokens a new one needs",
     G_hours: "accelerator-seconds a run took (GPU-hours x 3600)",
-    F_peak: "peak dense FLOP/s of one accelerator",
     mfu_train: "model FLOPs utilisation of pre-training (useful FLOPs / peak)",
     mfu_inf: "model FLOPs utilisation of serving (decode)",
     q_train: "price of one accelerator-second used for training",

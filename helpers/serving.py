@@ -16,7 +16,7 @@ import math
 import numpy as np
 import sympy as sp
 
-from . import catalog, formulas as f, units as U
+from . import catalog, formulas as f, parallelism as par, units as U
 from .registry import Headline, claimed, const, derived, field, hw, hw_other
 
 # --- symbols -------------------------------------------------------------------------------
@@ -423,17 +423,17 @@ GEMINI_API_LATEST = "google_api_2026_02"                   # the latest count be
 # e_GPU routed experts of each MoE layer; its sequences are the node's decode rate / (GPUs x the
 # per-user speed). FP8 weights, BF16 MLA cache (as in the chapter's other floors).
 e_gpu = sp.Symbol(r"e_\mathrm{GPU}", positive=True)      # routed experts one GPU holds per layer
-P_e = sp.Symbol(r"P_\mathrm{e}", positive=True)          # parameters of one routed expert
-L_moe = sp.Symbol(r"L_\mathrm{MoE}", positive=True)      # MoE layers
-E_r = sp.Symbol(r"E_\mathrm{r}", positive=True)          # routed experts per MoE layer
+# one symbol, one meaning: P_e, E and n_moe are chapter 6's (helpers.parallelism)
+P_e = par.P_e                                          # parameters of one routed expert
+L_moe = par.n_moe                                      # MoE layers
+E_r = par.E                                            # routed experts per MoE layer
 R_node = sp.Symbol(r"R_\mathrm{node}", positive=True)    # decode tokens/s of one node
 g_node = sp.Symbol(r"g_\mathrm{node}", positive=True)    # GPUs per node
 v_user = sp.Symbol(r"v_\mathrm{user}", positive=True)    # output tokens/s one user sees
 tau_a2a = sp.Symbol(r"\tau_\mathrm{a2a}", positive=True)  # dispatch + combine of one MoE layer
 SYMBOL_MEANING.update({
     e_gpu: "routed experts one GPU holds per MoE layer (DeepSeek's decode unit)",
-    P_e: "parameters of one routed expert", L_moe: "MoE layers of the model",
-    E_r: "routed experts per MoE layer", R_node: "decode output tokens/s of one 8-GPU node",
+    R_node: "decode output tokens/s of one 8-GPU node",
     g_node: "GPUs per node", v_user: "output tokens/s one user sees",
     tau_a2a: "measured dispatch + combine time of one MoE layer's all-to-all"})
 weights_per_gpu = (f.N_tot - L_moe * E_r * P_e + L_moe * e_gpu * P_e) * f.b_w

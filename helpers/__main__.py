@@ -108,7 +108,8 @@ def cmd_rerun(args) -> int:
     from .rerun import rerun
 
     return rerun(args.hardware, args.chapters, args.out, build=args.build, jobs=args.jobs,
-                 overrides=parse_sets(args.set), engine=args.engine)
+                 overrides=parse_sets(args.set), engine=args.engine, everything=args.all,
+                 as_json=args.json, exit_code=args.exit_code, against=args.against)
 
 
 def cmd_sweep(args) -> int:
@@ -163,6 +164,16 @@ def build_parser() -> argparse.ArgumentParser:
                     help="override one field, in the unit the entry uses (e.g. hbm_bandwidth=4.8)")
     rr.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                     help="chapters executed at once (default: one per CPU core)")
+    rr.add_argument("--against", metavar="OTHER",
+                    help="compare with another chip (a catalog name or hardware file, re-run "
+                    "alongside) or an earlier run's folder, instead of the committed notebooks")
+    rr.add_argument("--all", action="store_true",
+                    help="print every result, not only those that changed")
+    rr.add_argument("--json", action="store_true",
+                    help="print the comparison as JSON (its summary says whether any verdict "
+                    "changed); progress goes to stderr")
+    rr.add_argument("--exit-code", action="store_true",
+                    help="exit with status 3 when any verdict changed (for CI)")
     rr.add_argument("--engine", choices=["forked", "kernel"], default="forked",
                     help="forked (default): the libraries imported once, each chapter in a "
                     "forked process; kernel: papermill, a Jupyter kernel per chapter")

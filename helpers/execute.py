@@ -84,36 +84,37 @@ def _short_error(exc: BaseException) -> str:
 class Progress:
     """One line when a notebook starts, one when it ends (its seconds and the run's so far)."""
 
-    def __init__(self, n: int):
-        self.n, self.start = n, time.perf_counter()
+    def __init__(self, n: int, stream=None):
+        self.n, self.start, self.stream = n, time.perf_counter(), stream
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.start
 
     def started(self, src: Path, i: int, n: int) -> None:
-        print(f"  [{i}/{n}] started {src.stem}", flush=True)
+        print(f"  [{i}/{n}] started {src.stem}", file=self.stream or sys.stdout, flush=True)
 
     def ended(self, src: Path, seconds: float, error: str | None, i: int, n: int) -> None:
         if error is None:
             print(f"  [{i}/{n}] ok      {src.name}  ({seconds:.1f} s; {self.elapsed():.1f} s "
-                  "in all)", flush=True)
+                  "in all)", file=self.stream or sys.stdout, flush=True)
         else:  # one line per failed chapter, no traceback
             print(f"  [{i}/{n}] FAILED  {src.name}: {error}", file=sys.stderr, flush=True)
 
 
 def execute_many(sources: list[Path], out_dir: Path | None, parameters: dict | None,
-                 jobs: int, shown: dict | None = None, engine: str = "kernel") -> int:
+                 jobs: int, shown: dict | None = None, engine: str = "kernel",
+                 stream=None) -> int:
     """Run several notebooks in parallel (``engine``: ``kernel`` or ``forked``); print a line
-    as each starts and ends; return how many failed."""
+    (to ``stream``, default stdout) as each starts and ends; return how many failed."""
     jobs = max(1, min(jobs, len(sources)))
-    progress = Progress(len(sources))
+    progress = Progress(len(sources), stream)
     if engine == "forked":
         from .forked import preload, run_many
 
         seconds = preload()            # usually done already: the inputs' check imported it
         if seconds > 0.5:
             print(f"  loaded SymPy, NumPy, Matplotlib and the helpers once ({seconds:.1f} s)",
-                  flush=True)
+                  file=stream or sys.stdout, flush=True)
         pairs = [(src, (out_dir or src.parent) / src.name) for src in sources]
         for _, dest in pairs:
             dest.parent.mkdir(parents=True, exist_ok=True)

@@ -30,7 +30,16 @@ import time
 from pathlib import Path
 
 from . import results
-from .compare import compare, compare_verdicts, comparison_markdown, comparison_text, verdicts_text
+from .compare import (
+    as_json as as_json_table,
+    compare,
+    compare_verdicts,
+    comparison_figure,
+    comparison_markdown,
+    comparison_text,
+    summary,
+    verdicts_text,
+)
 from .errors import CatalogError, RerunError
 from .fmt import one_line
 from .hardware_file import hardware_document, names_a_file
@@ -143,12 +152,48 @@ def check_inputs(entry, chapters: list[Path], overrides: dict | None, label: str
 
 
 # --- the command ----------------------------------------------------------------------------
+def resolve_against(against: str, chapters: list[Path]) -> dict:
+    """``--against OTHER``: an earlier run's folder (its ``rerun.json`` says what ran), or a
+    chip (a catalog name or a hardware file, checked like ``--hardware``) that is re-run
+    alongside. Refused in one line when it cannot give every chapter a baseline."""
+    if not isinstance(against, str) or not against.strip():
+        raise RerunError("--against: empty; give a run folder (runs/NAME) or an accelerator")
+    folder = Path(against)
+    if folder.is_dir():
+        manifest = folder / "rerun.json"
+        if not manifest.is_file():
+            raise RerunError(f"--against {against}: a folder, but not a re-run's (it has no "
+                             "rerun.json)")
+        try:
+            m = json.loads(manifest.read_text(encoding="utf-8"))
+            have = list(m["chapters"])
+            key = str(m["accelerator"])
+        except (OSError, ValueError, KeyError, TypeError):
+            raise RerunError(f"--against {against}: its rerun.json cannot be read") from None
+        missing = [nb.stem for nb in chapters if nb.stem not in have]
+        if missing:
+            raise RerunError(f"--against {against}: chapter(s) {', '.join(missing)} were not run "
+                             f"there (it ran {', '.join(have) or 'none'})")
+        return {"folder": folder, "key": key, "label": key + ("*" if m.get("overrides") else ""),
+                "baseline": f"the run in {folder.name} ({key})"}
+    entry, param = resolve_hardware(against)
+    check_inputs(entry, chapters, None, against)
+    _protect(entry)
+    return {"entry": entry, "param": param, "key": entry.key, "label": entry.key,
+            "baseline": f"{entry.key}, re-run alongside"}
+
+
 def rerun(hardware: str, chapter_names: list[str] | None = None, out: str | None = None,
           build: bool = False, jobs: int | None = None, overrides: dict | None = None,
-          engine: str = "forked") -> int:
-    """Validate everything, execute into a staging folder, compare, (build,) then publish."""
+          engine: str = "forked", everything: bool = False, as_json: bool = False,
+          exit_code: bool = False, against: str | None = None) -> int:
+    """Validate everything, execute into a staging folder, compare, (build,) then publish.
+    ``everything`` prints every row (``--all``); ``as_json`` prints the comparison as JSON on
+    stdout (progress on stderr); ``exit_code``: 3 when a verdict changed (for CI);
+    ``against``: compare with another chip or run instead of the committed notebooks."""
     from .execute import execute_many
 
+    log = sys.stderr if as_json else sys.stdout
     entry, param = resolve_hardware(hardware, overrides)
     chapters = select_notebooks(chapter_names)
     if not chapters:
@@ -156,6 +201,7 @@ def rerun(hardware: str, chapter_names: list[str] | None = None, out: str | None
     out_dir = check_out(out if out is not None else ROOT / "runs" / entry.key)
     check_inputs(entry, chapters, overrides, hardware)
     _protect(entry)
+    base = resolve_against(against, chapters) if against is not None else None
     defaults = {nb.stem: chapter_parameters(nb).get("accelerator") for nb in chapters}
     default_keys = sorted({str(v) for v in defaults.values()})
     default_key = default_keys[0] if len(default_keys) == 1 else "default"
@@ -164,33 +210,51 @@ def rerun(hardware: str, chapter_names: list[str] | None = None, out: str | None
     try:
         with staged(out_dir) as stage:
             print(f"re-running {len(chapters)} chapter(s) for {entry.key} ({one_line(entry.name)}),"
-                  f" {jobs} at a time, into {out_dir}", flush=True)
+                  f" {jobs} at a time, into {out_dir}", file=log, flush=True)
             params = {"accelerator": param}
             if overrides:
                 params["overrides"] = overrides
             # the notebooks show the run folder's copy of the hardware, not a path on this machine
             shown = dict(params, accelerator="hardware.yaml" if param != entry.key else param)
-            failures = execute_many(chapters, stage, params, jobs, shown, engine=engine)
+            failures = execute_many(chapters, stage, params, jobs, shown, engine=engine,
+                                    stream=log)
+            if base is not None and "entry" in base and not failures:
+                other = stage / "against"
+                print(f"re-running the same chapter(s) for {base['key']}, the baseline, into "
+                      f"{out_dir / 'against'}", file=log, flush=True)
+                p2 = {"accelerator": base["param"]}
+                failures = execute_many(chapters, other, p2, jobs, dict(
+                    p2, accelerator="hardware.yaml" if base["param"] != base["key"]
+                    else base["param"]), engine=engine, stream=log)
+                (other / "hardware.yaml").write_text(hardware_document(base["entry"]),
+                                                     encoding="utf-8")
+                base["folder"] = other
             if failures:
                 raise _ChaptersFailed(f"{failures} chapter(s) failed (see above); nothing "
                                       f"written to {out_dir}")
-            table = _comparison(stage, chapters, entry, default_key, overrides)
-            md = comparison_markdown(table, entry, hardware)
+            table = _comparison(stage, chapters, entry, default_key, overrides, base)
+            figure = "comparison.png" if comparison_figure(table, stage / "comparison.png") \
+                else None
+            md = comparison_markdown(table, entry, hardware, figure)
             (stage / "comparison.md").write_text(md, encoding="utf-8")
-            (stage / "comparison.json").write_text(json.dumps(table, indent=1, ensure_ascii=False)
-                                                   + "\n", encoding="utf-8")
+            (stage / "comparison.json").write_text(
+                json.dumps(as_json_table(table), indent=1, ensure_ascii=False) + "\n",
+                encoding="utf-8")
             # what was run, in the file schema (a catalog entry, or the user's file as validated)
             (stage / "hardware.yaml").write_text(hardware_document(entry), encoding="utf-8")
             html = None
             if build:
                 t0 = time.perf_counter()
                 print("  building the variant book (the claims ledger, then jupyter-book) ...",
+                      file=log, flush=True)
+                html = build_book(stage, chapters, entry, md, figure)
+                print(f"  built the variant book in {time.perf_counter() - t0:.1f} s", file=log,
                       flush=True)
-                html = build_book(stage, chapters, entry, md)
-                print(f"  built the variant book in {time.perf_counter() - t0:.1f} s", flush=True)
             seconds = time.perf_counter() - start
             manifest = {"hardware": hardware, "accelerator": entry.key, "name": entry.name,
-                        "default_accelerator": default_key, "overrides": overrides or {},
+                        "default_accelerator": table["default_accelerator"],
+                        "against": None if base is None else base["baseline"],
+                        "overrides": overrides or {},
                         "chapters": [nb.stem for nb in chapters], "jobs": jobs,
                         "seconds": round(seconds, 1),
                         "book": "book/_build/html/index.html" if html else None}
@@ -199,13 +263,18 @@ def rerun(hardware: str, chapter_names: list[str] | None = None, out: str | None
     except _ChaptersFailed as e:      # staged() has removed the staging folder
         print(f"error: {e}", file=sys.stderr)
         return 1
-    print(comparison_text(table))
-    print(verdicts_text(table))
-    if overrides:
-        print(f"* {entry.key} with " + ", ".join(f"{k}={v:g}" for k, v in overrides.items()))
+    if as_json:
+        print(json.dumps(as_json_table(table), indent=1, ensure_ascii=False))
+    else:
+        print(comparison_text(table, everything=everything))
+        print(verdicts_text(table))
+        if overrides:
+            print(f"* {entry.key} with " + ", ".join(
+                f"{k} = {v:g} {entry.fields[k].unit}" for k, v in overrides.items()))
     print(f"done in {seconds:.1f} s: {out_dir}  (python -m helpers results --from {out_dir})"
-          + (f"\nbook: {out_dir / 'book' / '_build' / 'html' / 'index.html'}" if html else ""))
-    return 0
+          + (f"\nbook: {out_dir / 'book' / '_build' / 'html' / 'index.html'}" if html else ""),
+          file=log)
+    return 3 if exit_code and summary(table)["any_verdict_changed"] else 0
 
 
 def _protect(entry) -> None:
@@ -223,14 +292,25 @@ def _protect(entry) -> None:
 
 
 def _comparison(stage: Path, chapters: list[Path], entry, default_key: str,
-                overrides: dict | None) -> dict:
-    """The re-run in ``stage`` beside the committed run of the same chapters."""
+                overrides: dict | None, base: dict | None = None) -> dict:
+    """The re-run in ``stage`` beside the committed run of the same chapters (or beside
+    ``base``: another run's folder)."""
     stems = {nb.stem for nb in chapters}
-    default = {n: r for n, r in results.read_results().items() if r["chapter"] in stems}
-    table = compare(default, results.read_results(stage), default_key, entry.key)
+    if base is None:
+        old_results, old_claims, old_key = results.read_results(), results.read_claims(), \
+            default_key
+    else:
+        old_results, old_claims = results.read_results(base["folder"]), \
+            results.read_claims(base["folder"])
+        old_key = base["key"]
+    default = {n: r for n, r in old_results.items() if r["chapter"] in stems}
+    table = compare(default, results.read_results(stage), old_key, entry.key)
     # a catalogued chip with --set numbers is not that chip: say so in the column header
     table["accelerator"] = entry.key + ("*" if overrides else "")
+    if base is not None:
+        table["default_accelerator"] = base["label"]
+        table["baseline"] = base["baseline"]
     table["verdicts"] = compare_verdicts(
-        {c: v for c, v in results.read_claims().items() if v["chapter"] in stems},
+        {c: v for c, v in old_claims.items() if v["chapter"] in stems},
         results.read_claims(stage))
     return table

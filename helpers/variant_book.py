@@ -20,7 +20,8 @@ from .errors import RerunError
 from .paths import APPENDICES, ROOT, notebooks
 
 
-def build_book(stage: Path, chapters: list[Path], entry, comparison_md: str) -> Path:
+def build_book(stage: Path, chapters: list[Path], entry, comparison_md: str,
+               figure: str | None = None) -> Path:
     """A book of the re-run in ``stage/book`` (the chapters already executed into ``stage``);
     returns its HTML folder. A failed build is a :class:`RerunError` with jupyter-book's last
     line."""
@@ -49,6 +50,8 @@ def build_book(stage: Path, chapters: list[Path], entry, comparison_md: str) -> 
         _with_run(src / "appendices" / "accelerators.ipynb", _catalog_section(entry))
         _with_run(src / "appendices" / "sweep.ipynb", _sweep_section(entry))
     (src / "comparison.md").write_text(comparison_md, encoding="utf-8")
+    if figure:
+        shutil.copy2(stage / figure, src / figure)
     _notebook_page(src / "this_run.ipynb", f"# This run's hardware: {entry.key}",
                    hardware_page(entry))
     config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))

@@ -25,6 +25,7 @@ import yaml
 from conftest import ROOT
 from helpers import catalog, execute, paths, registry
 from helpers.__main__ import main
+from helpers.compare import comparison_text
 from helpers.hardware_file import hardware_document
 from helpers.notebook import accelerator
 from helpers.results import read_claims, read_results
@@ -138,17 +139,27 @@ def test_side_by_side_table_lists_every_result_and_verdict(b200_run, committed):
             assert r["ratio"] == "—"
         elif r["ratio"] == "=":       # the same number, up to the last bits of floating point
             assert r["new"] == pytest.approx(r["default"], rel=1e-12), name
+        elif r["ratio"] in ("changed", "≈ 0"):     # words ("all of it"), or two negligibles
+            assert r["new"] != r["default"], name
         else:
             assert r["ratio"].endswith("×") and r["new"] != r["default"], name
+        assert r["changed"] == (r["ratio"] != "=" or r["default_text"] != r["new_text"]), name
     # the rows that follow the run come first
     flags = [r["follows_run"] for r in table["rows"]]
     assert flags == sorted(flags, reverse=True)
-    # printed: a header naming both accelerators, then one line per result
+    # printed: the answer first; one line per result that changed, under its chapter
     lines = b200_run["stdout"].splitlines()
-    header = next(i for i, line in enumerate(lines) if line.startswith("result "))
+    assert any(x.startswith(f"{OTHER} against {DEFAULT} (the committed run): ") for x in lines)
+    header = next(i for i, line in enumerate(lines) if line.split()[:1] == ["result"])
     assert lines[header].split() == ["result", "unit", DEFAULT, OTHER, "ratio"]
-    printed = {line.split()[0] for line in lines[header + 1:] if line.strip()}
-    assert set(rows) <= printed
+    end = next(i for i in range(header, len(lines)) if not lines[i].strip())
+    printed = [line.split()[0] for line in lines[header + 1:end]
+               if not line.strip().startswith("[")]
+    assert printed and set(printed) == {n for n, r in rows.items() if r["changed"]}
+    assert table["summary"]["results_changed"] == len(printed)
+    # --all: every row (rendered from the same table, no second run)
+    everything = comparison_text(table, everything=True)
+    assert set(rows) <= {line.split()[0] for line in everything.splitlines() if line.strip()}
     # every claim of every chapter, committed verdict beside the re-run's
     committed_claims, claims = read_claims(), b200_run["claims"]
     assert [v["id"] for v in table["verdicts"]] == list(committed_claims)
@@ -165,7 +176,7 @@ def test_output_folder_is_complete_and_says_what_ran(b200_run, capsys):
     stems = [p.stem for p in paths.notebooks()]
     assert sorted(p.name for p in out.iterdir()) == sorted(
         [f"{s}.ipynb" for s in stems]
-        + ["comparison.json", "comparison.md", "hardware.yaml", "rerun.json"])
+        + ["comparison.json", "comparison.md", "comparison.png", "hardware.yaml", "rerun.json"])
     manifest = json.loads((out / "rerun.json").read_text())
     assert (manifest["accelerator"], manifest["default_accelerator"]) == (OTHER, DEFAULT)
     assert manifest["chapters"] == stems and manifest["book"] is None
@@ -219,7 +230,7 @@ def test_rerun_with_a_user_toml_file_an_override_and_a_variant_book(tmp_path, co
     # a catalogued or edited chip with --set numbers is marked as such
     table = json.loads((out / "comparison.json").read_text())
     assert table["accelerator"] == "my_chip*"
-    assert "* my_chip with bf16_dense_flops=494.7" in proc.stdout
+    assert "* my_chip with bf16_dense_flops = 494.7 TFLOP/s" in proc.stdout
     manifest = json.loads((out / "rerun.json").read_text())
     assert manifest["overrides"] == {"bf16_dense_flops": 494.7}
     assert manifest["hardware"] == str(hw)

@@ -79,8 +79,18 @@ class Trace:
     value: float | None
 
 
-@cache
 def _committed_headlines() -> dict[str, str]:
+    """``{headline: chapter}`` for the chapters as they are now (read again when one changed)."""
+    from . import paths
+
+    folder = paths.CHAPTERS
+    stamp = tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size)
+                  for p in paths.notebooks(folder))
+    return _headlines_of(str(folder), stamp)
+
+
+@cache
+def _headlines_of(folder: str, stamp: tuple) -> dict[str, str]:
     """``{headline: chapter}`` for every headline a chapter publishes for its run's accelerator:
     those its committed outputs record (the result named as the headline itself), and those its
     code names in a string literal (so a notebook whose outputs are being rewritten, or were
@@ -91,11 +101,11 @@ def _committed_headlines() -> dict[str, str]:
     from . import registry, results
     from .paths import notebooks
 
-    found = {n: r["chapter"] for n, r in results.read_results().items()
+    found = {n: r["chapter"] for n, r in results.read_results(folder).items()
              if r.get("headline") == n}
     known = registry.hardware_dependent()
     literal = re.compile(r"""["']([a-z][a-z0-9_]*)["']""")
-    for nb in notebooks():
+    for nb in notebooks(folder):
         try:
             cells = json.loads(nb.read_text(encoding="utf-8")).get("cells", [])
         except (OSError, ValueError):

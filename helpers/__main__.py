@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -21,8 +22,30 @@ def _from_dir(from_dir: str | None) -> str | None:
     return from_dir
 
 
+def ran_on(from_dir: str | None) -> str | None:
+    """One line saying which hardware a re-run folder's notebooks were run for (its
+    ``rerun.json``), or None for the committed notebooks."""
+    if from_dir is None:
+        return None
+    manifest = Path(from_dir) / "rerun.json"
+    try:
+        m = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return f"# {from_dir}: which hardware ran is not recorded (no rerun.json)"
+    from .fmt import one_line
+    sets = ", ".join(f"{k} = {v:g}" for k, v in (m.get("overrides") or {}).items())
+    hw = m.get("hardware", "")
+    source = "" if hw == m.get("accelerator") else f" from {Path(str(hw)).name}"
+    return (f"# re-run for {m.get('accelerator')} ({one_line(m.get('name', ''))}){source}"
+            + (f" with {sets}" if sets else "")
+            + f"; chapters {', '.join(m.get('chapters', []))}")
+
+
 def cmd_results(args) -> int:
     res = results.read_results(_from_dir(args.from_dir))
+    header = ran_on(args.from_dir)
+    if header:
+        print(header, file=sys.stderr if args.json else sys.stdout)
     if args.json:
         print(json.dumps(res, indent=2, sort_keys=True))
         return 0
@@ -34,6 +57,9 @@ def cmd_results(args) -> int:
 
 def cmd_claims(args) -> int:
     res = results.read_claims(_from_dir(args.from_dir))
+    header = ran_on(args.from_dir)
+    if header:
+        print(header, file=sys.stderr if args.json else sys.stdout)
     if args.json:
         print(json.dumps(res, indent=2, sort_keys=True))
         return 0
@@ -80,6 +106,12 @@ def cmd_hardware(args) -> int:
         return 0
     if args.action == "check":
         return _hardware_check(args)
+    if args.template:
+        from .hardware_file import template_document
+
+        like = catalog.lookup("accelerators", args.name or args.template)
+        print(template_document(args.format, like), end="")
+        return 0
     print(hardware_document(catalog.lookup("accelerators", args.name or "h100"), args.format),
           end="")
     return 0
@@ -116,7 +148,16 @@ def cmd_sweep(args) -> int:
     from . import sweep
 
     qs = sweep.quantities()
-    table = sweep.evaluate(qs=qs)
+    accelerators = list(catalog.accelerators().values())
+    if args.hardware:
+        from .notebook import accelerator
+
+        for name in args.hardware:       # validated as rerun validates them
+            entry = accelerator(name)
+            if entry.key in {a.key for a in accelerators} and name not in (entry.key,):
+                entry = dataclasses.replace(entry, key=f"{entry.key}_file")
+            accelerators = [a for a in accelerators if a.key != entry.key] + [entry]
+    table = sweep.evaluate(accelerators, qs=qs)
     if args.json:
         print(json.dumps(sweep.as_json(table, qs), indent=1, ensure_ascii=False))
         return 0
@@ -184,6 +225,10 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("name", nargs="?", default=None,
                    help="show: a catalog name (default h100); check: a hardware file or name")
     h.add_argument("--format", choices=["yaml", "toml"], default="yaml")
+    h.add_argument("--template", nargs="?", const="h100", metavar="LIKE",
+                   help="show: a clean file to fill in (every field, its unit, one source to "
+                   "replace; no value, source, note or reading copied), with LIKE's values "
+                   "(default h100) as comments for scale")
     h.add_argument("--chapters", nargs="+", metavar="CHAPTER",
                    help="check: the chapters a re-run would run (default: all)")
     h.add_argument("--set", action="append", default=[], metavar="FIELD=NUMBER",
@@ -192,6 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
     sw = sub.add_parser("sweep", help="every chapter's hardware-dependent headlines for every "
                         "catalogued accelerator (no notebook is executed)")
     sw.add_argument("--json", action="store_true")
+    sw.add_argument("--hardware", action="append", metavar="NAME_OR_FILE",
+                    help="add a hardware file (or a catalogued name) as a row; repeatable")
     sw.set_defaults(func=cmd_sweep)
     # measure: numbers are read as text and checked in helpers.measure (one line, exit 2)
     ms = sub.add_parser("measure", help="measure this machine's roofline (GEMM FLOP/s, memory "

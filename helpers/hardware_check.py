@@ -25,6 +25,9 @@ from .errors import CatalogError
 from .schema import SCHEMAS, Entry
 
 BASELINE = "h100"     # what a file is compared with when it cites no catalogued part's sources
+# fields of the schema that no chapter reads (kept: the catalog sources them, the catalog pages
+# show them); a result that uses one needs a chapter's edit
+UNREAD = ("fp4_dense_flops",)
 
 
 class _Traced:
@@ -253,6 +256,15 @@ def warnings(entry: Entry) -> list[str]:
             out.append(f"field '{name}': its note is {base.key}'s, but the value is not")
     if entry.text.get("notes") and entry.text.get("notes") == base.text.get("notes"):
         out.append(f"notes: copied from {base.key}; they describe that part, not yours")
+    for name in entry.fields:
+        if name in UNREAD:
+            out.append(f"field '{name}': read by no chapter; it is shown on the catalog pages "
+                       "but changes no result")
+    placeholders = sorted({f.source.key for f in entry.fields.values()
+                           if "example.com" in f.source.url})
+    if placeholders:
+        out.append(f"source '{placeholders[0]}': still the template's placeholder "
+                   "(example.com); cite the document your numbers come from")
     return out
 
 
@@ -303,7 +315,7 @@ def report(entry: Entry, label: str) -> str:
             continue
         new = f"{f.value:g} {f.unit}" if f and f.si is not None else "missing"
         old = f"{b.value:g} {b.unit}" if b and b.si is not None else "missing"
-        fields.append((name, old, new, ratio(bs, fs) if fs and bs else ""))
+        fields.append((name, old, new, ratio(bs, fs) if fs and bs and name != "launch" else ""))
     if fields:
         w = [max(len(r[i]) for r in fields) for i in range(3)]
         lines.append("  fields it changes:")

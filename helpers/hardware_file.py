@@ -111,10 +111,23 @@ def is_catalogued(entry: Entry) -> bool:
         {n: f.si for n, f in entry.fields.items()}
 
 
+def is_catalogued_with_overrides(entry: Entry) -> bool:
+    """Whether ``entry`` is a catalogued accelerator whose every differing field was set with
+    ``--set`` (cites a source tagged ``override``): a ``--set`` run's ``hardware.yaml``."""
+    from . import catalog
+
+    listed = catalog.accelerators().get(entry.key)
+    if listed is None or set(listed.fields) - set(entry.fields):
+        return False
+    return all(f.source.tag == "override" for n, f in entry.fields.items()
+               if n not in listed.fields or listed.fields[n].si != f.si)
+
+
 def check_names(path, entry: Entry) -> None:
     """A user's key and aliases name no catalogued accelerator (unless the file *is* one,
-    unchanged): results named ``h100_…`` and ``--hardware h100`` always mean the catalogued one."""
-    if is_catalogued(entry):
+    unchanged or with ``--set`` values): results named ``h100_…`` and ``--hardware h100``
+    always mean the catalogued one."""
+    if is_catalogued(entry) or is_catalogued_with_overrides(entry):
         return
     names = catalog_names()
     own = names.get(entry.key)
@@ -256,4 +269,73 @@ def hardware_document(entry: Entry, fmt: str = "yaml") -> str:
         lines.append("")
     lines.append(f"[entries.{entry.key}]")
     lines += [f"{key} = {_toml_value(v)}" for key, v in body.items()]
+    return "\n".join(lines) + "\n"
+
+
+# --- a clean file to fill ---------------------------------------------------------------------
+# what each field means, for the template's comments
+FIELD_HELP = {
+    "launch": "year the part shipped",
+    "hbm_capacity": "memory per accelerator (GB decimal, or GiB)",
+    "hbm_bandwidth": "memory bandwidth per accelerator",
+    "bf16_dense_flops": "dense BF16 FLOP/s (a 2:4-sparse datasheet figure halved)",
+    "fp8_dense_flops": "dense FP8 FLOP/s; no FP8 units: replace value with missing: <why>",
+    "fp4_dense_flops": "dense FP4 FLOP/s (read by no chapter yet)",
+    "scale_up_domain": "accelerators in one scale-up (NVLink-class) domain, a whole number",
+    "scale_up_bandwidth": "scale-up bandwidth per accelerator, one direction",
+    "scale_out_bandwidth": "scale-out (NIC) bandwidth per accelerator, one direction",
+    "tdp": "board power (chapter 7's power cost and economic life read it)",
+}
+
+
+def template_document(fmt: str = "yaml", like: Entry | None = None) -> str:
+    """A hardware file to fill in: every field with its unit and the one source to replace,
+    values empty (the file is refused until they are given), no inherited sources, notes,
+    aliases or readings; each field's comment gives ``like``'s value (default: the H100) for
+    scale."""
+    from . import catalog
+
+    like = like or catalog.accelerators()["h100"]
+    schema = SCHEMAS["accelerators"]
+    tags = " | ".join(t for t in catalog.TAGS if t != "override")
+
+    def example(name: str) -> str:
+        f = like.fields.get(name)
+        if f is None or f.value is None:
+            return f"{like.key}: none"
+        return f"{like.key}: {f.value:g}" + ("" if f.unit in ("year", "count") else f" {f.unit}")
+
+    def unit(name: str) -> str:
+        from .validate import example_unit
+        f = like.fields.get(name)
+        return f.unit if f is not None else example_unit(schema[name][0])
+
+    head = ("A hardware file for: python -m helpers rerun --hardware THIS_FILE. Fill in every "
+            "value, cite each number's source under sources (one per document), then run: "
+            "python -m helpers hardware check THIS_FILE")
+    if fmt == "toml":
+        lines = [f"# {head}", "", "[sources.my_datasheet]",
+                 'url = "https://example.com/my-chip-datasheet"   # where the numbers come from',
+                 'title = "My chip datasheet"',
+                 'date = "2026-01"                  # YYYY-MM or YYYY-MM-DD, not in the future',
+                 f'tag = "primary"                  # {tags}',
+                 "", "[entries.my_chip]             # the key: lower_snake_case, not a catalogued "
+                 "part's", 'name = "My chip"', 'vendor = "My company"']
+        for name, (_, required) in schema.items():
+            opt = "" if required else "optional; "
+            lines.append(f'{name} = {{ value = 0, unit = "{unit(name)}", source = '
+                         f'"my_datasheet" }}   # {opt}{FIELD_HELP.get(name, "")} ({example(name)})')
+        return "\n".join(lines) + "\n"
+    lines = [f"# {head}", "sources:", "  my_datasheet:",
+             "    url: https://example.com/my-chip-datasheet   # where the numbers come from",
+             "    title: My chip datasheet",
+             "    date: '2026-01'          # YYYY-MM or YYYY-MM-DD, not in the future",
+             f"    tag: primary             # {tags}",
+             "entries:",
+             "  my_chip:                   # the key: lower_snake_case, not a catalogued part's",
+             "    name: My chip", "    vendor: My company"]
+    for name, (_, required) in schema.items():
+        opt = "" if required else "optional; "
+        lines.append(f"    {name}: {{value: null, unit: {unit(name)}, source: my_datasheet}}"
+                     f"   # {opt}{FIELD_HELP.get(name, '')} ({example(name)})")
     return "\n".join(lines) + "\n"

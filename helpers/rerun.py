@@ -211,6 +211,9 @@ def rerun(hardware: str, chapter_names: list[str] | None = None, out: str | None
         with staged(out_dir) as stage:
             print(f"re-running {len(chapters)} chapter(s) for {entry.key} ({one_line(entry.name)}),"
                   f" {jobs} at a time, into {out_dir}", file=log, flush=True)
+            if overrides:
+                print("  with " + _overrides_text(hardware, entry, overrides), file=log,
+                      flush=True)
             params = {"accelerator": param}
             if overrides:
                 params["overrides"] = overrides
@@ -269,12 +272,30 @@ def rerun(hardware: str, chapter_names: list[str] | None = None, out: str | None
         print(comparison_text(table, everything=everything))
         print(verdicts_text(table))
         if overrides:
-            print(f"* {entry.key} with " + ", ".join(
-                f"{k} = {v:g} {entry.fields[k].unit}" for k, v in overrides.items()))
+            print(f"* {entry.key} with " + _overrides_text(hardware, entry, overrides))
     print(f"done in {seconds:.1f} s: {out_dir}  (python -m helpers results --from {out_dir})"
           + (f"\nbook: {out_dir / 'book' / '_build' / 'html' / 'index.html'}" if html else ""),
           file=log)
     return 3 if exit_code and summary(table)["any_verdict_changed"] else 0
+
+
+def catalog_keys() -> set[str]:
+    from . import catalog
+    return set(catalog.accelerators())
+
+
+def _overrides_text(hardware: str, entry, overrides: dict) -> str:
+    """``hbm_bandwidth = 4.8 TB/s (was 3.35 TB/s)``: each --set value in its unit."""
+    from .notebook import accelerator
+
+    before = accelerator(hardware)
+    parts = []
+    for k, v in overrides.items():
+        old = before.fields.get(k)
+        was = (f" (was {old.value:g} {old.unit})" if old is not None and old.value is not None
+               else " (was not given)")
+        parts.append(f"{k} = {v:g} {entry.fields[k].unit}{was}")
+    return ", ".join(parts)
 
 
 def _protect(entry) -> None:
@@ -306,7 +327,10 @@ def _comparison(stage: Path, chapters: list[Path], entry, default_key: str,
     default = {n: r for n, r in old_results.items() if r["chapter"] in stems}
     table = compare(default, results.read_results(stage), old_key, entry.key)
     # a catalogued chip with --set numbers is not that chip: say so in the column header
-    table["accelerator"] = entry.key + ("*" if overrides else "")
+    from .hardware_file import is_catalogued
+    listed = entry.key in catalog_keys()
+    table["accelerator"] = entry.key + ("*" if overrides or (listed and not is_catalogued(
+        entry)) else "")
     if base is not None:
         table["default_accelerator"] = base["label"]
         table["baseline"] = base["baseline"]

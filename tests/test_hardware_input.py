@@ -6,6 +6,7 @@ devices are refused in bounded time and memory. No test here starts a kernel.
 """
 from __future__ import annotations
 
+import json
 import os
 import resource
 import subprocess
@@ -461,3 +462,87 @@ def test_hardware_check_prints_what_a_file_changes(tmp_path, capsys):
     same.write_text(hardware_document(catalog.lookup("accelerators", "h100")))
     assert main(["hardware", "check", str(same)]) == 0
     assert "a re-run changes nothing" in capsys.readouterr().out
+
+
+# --- the reader's chip as a first-class part ------------------------------------------------
+def test_the_template_is_clean_and_refused_until_filled(tmp_path, capsys):
+    assert main(["hardware", "show", "--template"]) == 0
+    text = capsys.readouterr().out
+    for inherited in ("gk_h100", "aic_h100", "also_read_as", "aliases", "note:", "NVIDIA"):
+        assert inherited not in text, inherited
+    assert "(h100: 3.35 TB/s)" in text          # the H100's values as comments, for scale
+    path = tmp_path / "mine.yaml"
+    path.write_text(text)
+    assert main(["hardware", "check", str(path)]) == 2
+    assert "field 'launch': value is null; give a number, or 'missing: <why>'" in \
+        capsys.readouterr().err
+    doc = yaml.safe_load(text)
+    h100 = catalog.lookup("accelerators", "h100")
+    for name, f in doc["entries"]["my_chip"].items():
+        if isinstance(f, dict):
+            f["value"] = h100.fields[name].value if name in h100.fields else 1
+    doc["entries"]["my_chip"].pop("fp4_dense_flops")
+    path.write_text(yaml.safe_dump(doc))
+    assert main(["hardware", "check", str(path)]) == 0
+    err = capsys.readouterr().err
+    assert "still the template's placeholder (example.com)" in err
+    assert main(["hardware", "show", "--template", "b200", "--format", "toml"]) == 0
+    toml_text = capsys.readouterr().out
+    assert "(b200: 7.7 TB/s)" in toml_text and "[entries.my_chip]" in toml_text
+    (tmp_path / "mine.toml").write_text(toml_text)
+    assert main(["hardware", "check", str(tmp_path / "mine.toml")]) == 2
+    assert "value 0 must be positive" in capsys.readouterr().err
+
+
+def test_a_copied_reading_and_an_unread_field_are_warned_about(tmp_path, capsys):
+    doc = _h100_doc()
+    entry = doc["entries"]["mychip"]
+    entry["hbm_capacity"]["value"] = 96          # also_read_as GiB copied from the H100
+    entry["fp4_dense_flops"] = {"value": 4000, "unit": "TFLOP/s", "source": "gk_h100"}
+    path = tmp_path / "mychip.yaml"
+    _write(doc)(path)
+    assert main(["hardware", "check", str(path)]) == 0
+    err = capsys.readouterr().err
+    assert "field 'hbm_capacity': also_read_as GiB is copied from h100" in err
+    assert "field 'fp4_dense_flops': read by no chapter" in err
+
+
+def test_a_set_runs_hardware_file_loads_back(tmp_path):
+    from helpers.notebook import accelerator
+
+    entry = accelerator("h100", {"hbm_bandwidth": 4.8, "fp8_dense_flops": 2500})
+    path = tmp_path / "hardware.yaml"
+    path.write_text(hardware_document(entry))
+    again = catalog.hardware_file(path)
+    assert again.fields == entry.fields
+    assert again.fields["hbm_bandwidth"].source.tag == "override"
+    assert again.fields["hbm_bandwidth"].note == "set with --set; 3.35 TB/s in aic_h100"
+
+
+def test_sweep_takes_the_readers_file(tmp_path, capsys):
+    doc = _h100_doc()
+    doc["entries"]["mychip"]["hbm_bandwidth"]["value"] = 6.7
+    path = tmp_path / "mychip.yaml"
+    _write(doc)(path)
+    assert main(["sweep", "--hardware", str(path), "--json"]) == 0
+    table = json.loads(capsys.readouterr().out)["accelerators"]
+    assert "mychip" in table and "h100" in table
+    assert main(["sweep", "--hardware", str(tmp_path / "nothere.yaml")]) == 2
+
+
+def test_results_from_a_run_folder_say_which_hardware_ran(tmp_path, capsys):
+    import shutil
+
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copy2(paths.notebooks()[0], run / paths.notebooks()[0].name)
+    (run / "rerun.json").write_text(json.dumps({
+        "hardware": "/somewhere/mychip.yaml", "accelerator": "mychip", "name": "My chip",
+        "overrides": {"hbm_bandwidth": 4.8}, "chapters": [paths.notebooks()[0].stem]}))
+    assert main(["results", "--from", str(run)]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first == (f"# re-run for mychip (My chip) from mychip.yaml with hbm_bandwidth = 4.8; "
+                     f"chapters {paths.notebooks()[0].stem}")
+    assert main(["claims", "--from", str(run), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.startswith("# re-run for mychip") and json.loads(captured.out) is not None

@@ -233,6 +233,10 @@ def test_rerun_with_a_user_toml_file_an_override_and_a_variant_book(tmp_path, co
     assert "* my_chip with bf16_dense_flops = 494.7 TFLOP/s" in proc.stdout
     manifest = json.loads((out / "rerun.json").read_text())
     assert manifest["overrides"] == {"bf16_dense_flops": 494.7}
+    # what ran loads back as a hardware file: the --set value cited as an override
+    ran = catalog.hardware_file(out / "hardware.yaml")
+    assert ran.fields["bf16_dense_flops"].value == 494.7
+    assert ran.fields["bf16_dense_flops"].source.tag == "override"
     assert manifest["hardware"] == str(hw)
     # the hostile name stayed data: shown verbatim, never run
     glued = [o for c in json.loads((out / "01_optimal_batch.ipynb").read_text())["cells"]

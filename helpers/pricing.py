@@ -65,6 +65,7 @@ b_grow = sp.Symbol(r"b_\mathrm{grow}", positive=True)   # cache bytes read per t
 b_fixed = sp.Symbol(r"b_\mathrm{fixed}", positive=True) # cache bytes read whatever the context
 L_thr = sp.Symbol(r"L_\mathrm{thr}", positive=True)     # window / top-k: below it all is read
 n_acc = sp.Symbol(r"n_\mathrm{acc}", positive=True)     # tokens accepted per cache read
+n_ver = sp.Symbol(r"n_\mathrm{ver}", positive=True)     # tokens verified per cache read (k + 1)
 n_h = sp.Symbol(r"n_h", positive=True)                  # query heads per layer
 d_c = sp.Symbol(r"d_c", positive=True)                  # MLA latent width (kv_lora_rank)
 d_R = sp.Symbol(r"d_R", positive=True)                  # MLA RoPE key width
@@ -93,6 +94,7 @@ SYMBOL_MEANING = {
     C: "capacity of a memory tier, bytes",
     W_tier: "read bandwidth of a memory tier, bytes/s",
     n_acc: "tokens accepted per verification step (speculative decoding): one cache read each",
+    n_ver: "tokens verified per verification step, k + 1 (each costs 2 N_act FLOPs)",
     n_h: "query heads per layer",
     d_c: "MLA latent width (cached per token and layer)",
     d_R: "MLA RoPE key width (cached per token and layer)",
@@ -153,10 +155,12 @@ def kappa_readings(price_ratio: float) -> dict[str, float]:
     return {k: f.evaluate(v, {q: price_ratio}) for k, v in KAPPA_READINGS.items()}
 
 
-# Speculative decoding: one verification pass reads each sequence's cache once and accepts n_acc
-# tokens, so the KV fetch per generated token is divided by n_acc; the arithmetic per token is not
+# Speculative decoding: one verification pass reads each sequence's cache once, computes n_ver =
+# k + 1 tokens (the next one and k drafts) and accepts n_acc of them. Per accepted token the KV
+# fetch is L b_kv / (n_acc W) and the arithmetic 2 N_act n_ver / (n_acc F): the acceptance
+# cancels, and the step reading is multiplied by the tokens *verified*, not accepted
 (kv_bytes_from_step_spec,) = sp.solve(
-    sp.Eq(t_kv_token.subs(f.L, L_step) / n_acc, kappa * t_compute_token), f.b_kv)
+    sp.Eq(t_kv_token.subs(f.L, L_step) / n_acc, kappa * t_compute_token * n_ver / n_acc), f.b_kv)
 kv_bytes_at_onset_spec = kv_bytes_from_step_spec.subs(kappa, 1)
 
 # A second mechanism, capacity: a replica of HBM capacity C holding M_w = N_tot b_w of weights
@@ -209,6 +213,12 @@ measured_cost_ratio_per_miss = X_pre * (1 - s_hit) / X_dec
 # the share of a node's FP8 peak the weights' 2 N_act FLOPs per token use: the ratio of the two
 # utilisations is the measured cost ratio
 weight_flops_utilisation = f.B * 2 * f.N_act / (n_gpu * F_8)      # B: tokens/s per node here
+# the same as a share of the node's time, every FLOP at its own rate: weights at F_FP8, MLA
+# attention at F (BF16); decode attends to all L, a prompt token to L/2 on average; a cache hit
+# computes nothing (only the miss share 1 - s_hit of input tokens is prefilled)
+arithmetic_time_utilisation_decode = f.B * (2 * f.N_act / F_8 + f.a_kv * f.L / f.F) / n_gpu
+arithmetic_time_utilisation_prefill = (f.B * (1 - s_hit)
+                                       * (2 * f.N_act / F_8 + f.a_kv * f.L / 2 / f.F) / n_gpu)
 # one decode token at context L: KV read time over all arithmetic (FP8 weight matmuls, attention
 # at F: DeepSeek runs core MLA in BF16)
 kv_read_over_all_arithmetic = (f.L * f.b_kv / f.W) / (2 * f.N_act / F_8 + f.L * f.a_kv / f.F)
@@ -453,8 +463,9 @@ _MEASURED = {X_pre: field("usage", _SERVICE, "prefill_tokens_per_node"),
 _H800_UTIL = {n_gpu: field("usage", _SERVICE, "gpus_per_node"),
               F_8: field("accelerators", "h100", "fp8_dense_flops"),
               f.N_act: field("models", "deepseek_v3", "active_params")}
-_MTP = {n_acc: derived(lambda: 1 + catalog.load("usage")["deepseek_v3_mtp"].second_token_acceptance,
-                       "1 + DeepSeek-V3's second-token acceptance (usage.yaml deepseek_v3_mtp)")}
+# DeepSeek-V3's MTP drafts one token (its acceptance is "of the second token"), verified together
+# with the next: two tokens computed per cache read (usage.yaml deepseek_v3_mtp)
+_MTP = {n_ver: const(2, "tokens verified per pass with DeepSeek-V3's one-token MTP draft")}
 _HBM_DECIMAL = {C: hw("hbm_capacity"), C_alt: hw_other("hbm_capacity")}
 
 
@@ -520,8 +531,9 @@ HEADLINES = [
              kv_bytes_at_onset, {**_FP8_CHIP, **_step_for("llama3_405b")}, claims=("RP-15",),
              fmt="integer"),
     Headline("kv_bytes_per_token_price_step_fp8_mtp", "bytes/token",
-             "FP8 onset reading of the 200k step (100B active) when speculative decoding accepts "
-             "1 + DeepSeek-V3's MTP acceptance tokens per cache read", kv_bytes_at_onset_spec,
+             "FP8 onset reading of the 200k step (100B active) when speculative decoding verifies "
+             "2 tokens per cache read (DeepSeek-V3's one-token MTP draft; acceptance cancels)",
+             kv_bytes_at_onset_spec,
              {**_FP8_CHIP, **_STEP, **_MTP}, claims=("RP-15",), fmt="integer"),
     # the capacity mechanism: cache bytes it implies over the bandwidth reading's, C / M_w - 1
     Headline("capacity_step_over_bandwidth_step_rp6", "ratio",
@@ -595,6 +607,26 @@ HEADLINES = [
              "the same for prefill, every input token counted (hits included)",
              weight_flops_utilisation,
              {**_H800_UTIL, f.B: field("usage", _SERVICE, "prefill_tokens_per_node")},
+             claims=("RP-17",), fmt="pct"),
+    Headline("deepseek_h800_decode_arithmetic_time_utilisation", "fraction",
+             "share of an H800 node's time DeepSeek's decode throughput needs for all its "
+             "arithmetic at peak (FP8 weights + BF16 absorbed MLA at the 4,989-token context)",
+             arithmetic_time_utilisation_decode,
+             {**_H800_UTIL, f.F: field("accelerators", "h100", "bf16_dense_flops"),
+              f.a_kv: _DS_ATTN[f.a_kv], f.B: field("usage", _SERVICE, "decode_tokens_per_node"),
+              f.L: field("moe_rack", "deepseek_online_service", "mean_context")},
+             claims=("RP-17",), fmt="pct"),
+    Headline("deepseek_h800_prefill_arithmetic_time_utilisation", "fraction",
+             "the same for prefill, cache hits computing nothing (misses only) and MHA-mode MLA "
+             "attention over half the 4,989-token context",
+             arithmetic_time_utilisation_prefill,
+             {**_H800_UTIL, f.F: field("accelerators", "h100", "bf16_dense_flops"),
+              f.a_kv: derived(lambda: float(mla_prefill_flops.subs(
+                  {k: v.resolve(None) for k, v in _DS_MLA.items()})),
+                  "DeepSeek-V3 MHA-mode prefill FLOPs per context token (pricing)"),
+              s_hit: _MEASURED[s_hit],
+              f.B: field("usage", _SERVICE, "prefill_tokens_per_node"),
+              f.L: field("moe_rack", "deepseek_online_service", "mean_context")},
              claims=("RP-17",), fmt="pct"),
     Headline("deepseek_service_kv_read_over_arithmetic", "ratio",
              "DeepSeek-V3 decode at the service's mean context (4,989 tokens): BF16 KV read time "

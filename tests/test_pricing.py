@@ -385,18 +385,17 @@ def _onset(a, n_act, flops=None, n_acc=1.0):
         (flops or a.bf16_dense_flops) * gemini.long_context_threshold)
 
 
-def test_speculative_decoding_multiplies_the_step_reading_by_the_acceptance_length():
-    assert sp.simplify(p.kv_bytes_from_step_spec - p.n_acc * p.kv_bytes_from_step) == 0
-    assert sp.simplify(p.kv_bytes_from_step_spec.subs(p.n_acc, 1) - p.kv_bytes_from_step) == 0
-    mtp = catalog.load("usage")["deepseek_v3_mtp"]
+def test_speculative_decoding_multiplies_the_step_reading_by_the_tokens_verified():
+    assert sp.simplify(p.kv_bytes_from_step_spec - p.n_ver * p.kv_bytes_from_step) == 0
+    assert p.n_acc not in p.kv_bytes_from_step_spec.free_symbols   # acceptance cancels
+    assert sp.simplify(p.kv_bytes_from_step_spec.subs(p.n_ver, 1) - p.kv_bytes_from_step) == 0
     models, rp15 = catalog.models(), claims.get("RP-15")
     for a in catalog.accelerators().values():
         if not a.has("fp8_dense_flops"):        # the _fp8 readings need FP8 units
             continue
         fp8 = a.fp8_dense_flops
         assert registry.get("kv_bytes_per_token_price_step_fp8_mtp").value(a) == pytest.approx(
-            _onset(a, rp15.value("active_params"), fp8, 1 + mtp.second_token_acceptance),
-            rel=1e-12), a.key
+            _onset(a, rp15.value("active_params"), fp8, 2), rel=1e-12), a.key
         for key in ("kimi_k2", "llama3_405b"):
             h = registry.get(f"kv_bytes_per_token_price_step_fp8_{key}_active")
             assert h.value(a) == pytest.approx(_onset(a, models[key].active_params, fp8),
@@ -562,3 +561,17 @@ def test_rp17_and_rp18_labels_follow_from_the_measured_ratio_and_the_worst_part(
     assert "first part holds" in ledger["RP-18"]["caveat"]
     node = 16 * 14 * 2**40 / (2 * 200e9 / 8)            # the 1-h tier as a 3FS node
     assert f"({ratio_verdict(rp18.value('ttl_long'), node)})" in ledger["RP-18"]["caveat"]
+
+
+def test_deepseek_utilisations_count_misses_and_attention_by_hand():
+    svc = catalog.load("usage")["deepseek_v3_r1_service_2025_02"]
+    ctx = catalog.load("moe_rack")["deepseek_online_service"].mean_context
+    h100, ds = catalog.accelerators()["h100"], catalog.models()["deepseek_v3"]
+    w = 2 * ds.active_params / h100.fp8_dense_flops
+    dec = svc.decode_tokens_per_node * (w + 16_990_208 * ctx / h100.bf16_dense_flops)
+    miss = 1 - svc.cache_hit_tokens / svc.input_tokens
+    pre = svc.prefill_tokens_per_node * miss * (w + 4_997_120 * ctx / 2 / h100.bf16_dense_flops)
+    for name, want in (("deepseek_h800_decode_arithmetic_time_utilisation", dec),
+                       ("deepseek_h800_prefill_arithmetic_time_utilisation", pre)):
+        got = registry.get(name).value(h100)
+        assert got == pytest.approx(want / svc.gpus_per_node, rel=1e-3), name

@@ -83,11 +83,13 @@ def test_chapter_has_the_reader_s_furniture(path):
     md = "\n".join(src for src, _ in _sources(path, "markdown"))
     assert re.search(r"admonition\} Learning objectives", md), "no learning objectives"
     assert re.search(r"admonition\} Takeaways", md), "no takeaways box"
-    exercises = re.findall(r"```\{exercise\}", md)
-    solutions = re.findall(r"```\{solution\}[^\n]*\n:class: dropdown", md)
+    # a directive opens with ``` or ::: (MyST's colon fence, as in the chapter template)
+    exercises = re.findall(r"(?:```|:::)\{exercise\}", md)
+    solutions = re.findall(r"(?:```|:::)\{solution\}[^\n]*\n:class: dropdown", md)
     assert len(exercises) >= 3, f"{len(exercises)} exercises, need at least 3"
     assert len(solutions) == len(exercises), "every exercise needs a hidden (dropdown) solution"
-    blocks = re.findall(r"```\{exercise\}.*?```", md, re.S)
+    blocks = re.findall(r"(```|:::)\{exercise\}(.*?)\1", md, re.S)
+    blocks = [body for _, body in blocks]
     assert any(re.search(r"re-run|rerun|parameters cell", b, re.I) for b in blocks), \
         "no exercise asks the reader to re-run the chapter with other numbers"
 

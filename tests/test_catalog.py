@@ -55,7 +55,7 @@ def test_required_models_have_kv_shape():
 def test_claims_catalog_lists_every_claim_id():
     ids = set(claims.load())
     expected = {f"RP-{i}" for i in range(1, 23)} | {f"SQ-{i}" for i in range(1, 7)} \
-        | {"L3-1", "L3-2", "L3-3", "MISC-1"}
+        | {"L3-1", "L3-2", "L3-3", "MISC-1", "RP-23"} | {f"GB-{i}" for i in range(1, 7)}
     assert ids == expected
 
 

@@ -1,26 +1,31 @@
-"""Benchmark (run by hand, not collected by pytest): re-run speed and sweep speed.
+"""Benchmark (run by hand, not collected by pytest): where a re-run's seconds go, and how it
+compares with executing the same notebooks plainly.
 
     PYTHONPATH=$PWD .venv/bin/python tests/bench_rerun.py [--hardware b200] [--repeat N] [--json]
 
-Measures, on this machine:
+Every side runs the same notebooks with the same parameters (the chapters with ``accelerator``
+set to ``--hardware``: for the plain baselines the parameters are injected into copies first, as
+papermill would, outside the timing) and writes its executed notebooks:
 
-1. ``python -m helpers rerun --hardware <hw>`` over every chapter (parallel papermill, one
-   kernel per chapter, plus validation and the comparison), wall-clock;
-2. the same chapter notebooks executed one after another with plain ``jupyter execute``
-   (nbclient, the engine of ``jupyter nbconvert --execute``, which the pinned environment does not
-   include; no parameters: the committed default), wall-clock;
-3. the same two for every notebook of the book (chapters and appendices), using
-   ``python -m helpers execute --out`` for the first (the engine ``rerun`` uses);
-4. the catalog-wide sweep over 1,000 synthetic accelerators (every ``SWEEP`` entry of every
-   module), best of three.
+``plain_sequential``
+    one ``jupyter execute --inplace`` process per chapter, one after another (nbclient, the
+    engine of ``jupyter nbconvert --execute``; a kernel per notebook);
+``plain_two_at_a_time``
+    the same, two processes at a time (what two cores give for free);
+``rerun_kernel``
+    ``python -m helpers rerun --engine kernel`` (papermill, a kernel per chapter, in a process
+    pool: the engine before issue 19), input checks and comparison included;
+``rerun``
+    ``python -m helpers rerun`` (the default forked engine: the libraries imported once, each
+    chapter in a forked process without a kernel), input checks and comparison included.
 
-Wall-clock times are the best of ``--repeat`` runs; next to each, the CPU seconds it used
-(kernels included), which show the engine's overhead apart from what parallelism buys. On a
-shared machine the load average decides how much a second core is really free.
-
-Targets from the issue: (1) at most 0.75 x (2); (4) under 1 s. With N chapters on C cores the
-parallel run can approach max(1/C, 1/N) of the sequential time; with a single chapter there is
-nothing to run in parallel and the ratio is about 1.
+For each: wall seconds and CPU seconds (user + system of every process, kernels included; the
+best of ``--repeat`` runs by wall time). Then where a plain chapter's seconds go (an empty
+notebook: Python and a kernel; an import cell: the book's libraries and the registry), and the
+sweep over 1,000 synthetic accelerators. Targets (issue 19, item 7): ``rerun`` CPU at most half
+of ``plain_sequential``'s, wall at most 0.6 x ``plain_two_at_a_time``'s. On a shared machine the
+load average (printed) decides how much of the second core is really free: compare the CPU
+seconds first.
 """
 from __future__ import annotations
 
@@ -34,7 +39,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 from helpers import catalog, paths, sweep  # noqa: E402
 
-CPU = {"s": 0.0}   # CPU seconds (user + sys) of the commands run, kernels included
+JUPYTER_EXECUTE = str(Path(sys.executable).parent / "jupyter-execute")
 
 
 def _children_cpu() -> float:
@@ -50,26 +54,67 @@ def _children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def _timed(cmd: list[str], **kw) -> float:
+def _run_all(commands: list[list[str]], at_once: int) -> tuple[float, float]:
+    """Run ``commands`` ``at_once`` at a time; (wall seconds, CPU seconds of them all)."""
     start, cpu = time.perf_counter(), _children_cpu()
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, **kw)
-    seconds = time.perf_counter() - start
-    CPU["s"] += _children_cpu() - cpu
-    if proc.returncode != 0:
-        raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
-    return seconds
+    pending, running = list(commands), []
+    while pending or running:
+        while pending and len(running) < at_once:
+            cmd = pending.pop(0)
+            running.append((cmd, subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE,
+                                                  stderr=subprocess.PIPE, text=True)))
+        cmd, proc = running.pop(0)
+        out, err = proc.communicate()
+        if proc.returncode != 0:
+            raise SystemExit(f"failed: {' '.join(cmd)}\n{out[-2000:]}{err[-2000:]}")
+    return time.perf_counter() - start, _children_cpu() - cpu
 
 
-def plain_sequential(notebooks: list[Path]) -> float:
-    """Each notebook with plain ``jupyter execute``, one after another (one process each, as a
-    user would). nbconvert is not in the pinned environment; ``jupyter execute`` is nbclient,
-    the engine ``jupyter nbconvert --execute`` runs, without the conversion. It runs each
-    notebook in its own folder and, given no --output, writes nothing (so it never touches the
-    committed notebooks, and it is spared the write that the re-run does)."""
-    total = 0.0
-    for nb in notebooks:
-        total += _timed([str(Path(sys.executable).parent / "jupyter-execute"), str(nb)])
-    return total
+def parameterised_copies(notebooks: list[Path], hardware: str, folder: Path) -> list[Path]:
+    """Copies of ``notebooks`` with ``accelerator = hardware`` injected after their parameters
+    cell (papermill's injection), in ``folder``."""
+    import nbformat
+
+    from helpers.forked import _inject
+
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for nb_path in notebooks:
+        nb = nbformat.read(nb_path, as_version=4)
+        _inject(nb, {"accelerator": hardware})
+        dest = folder / nb_path.name
+        nbformat.write(nb, dest)
+        out.append(dest)
+    return out
+
+
+def _notebook(path: Path, cells: list[str]) -> Path:
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    nb = new_notebook(cells=[new_code_cell(c) for c in cells])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+def where_the_seconds_go(tmp: Path, hardware: str, repeat: int) -> dict:
+    """A plain chapter's fixed costs: Python and a kernel (an empty notebook), then the book's
+    libraries and the registry (the import cell every chapter starts with)."""
+    empty = _notebook(tmp / "empty.ipynb", ["pass"])
+    imports = _notebook(tmp / "imports.ipynb", [
+        "import sympy, numpy, matplotlib.pyplot\nfrom helpers import registry\n"
+        f"from helpers.chapter import Chapter\nch = Chapter({hardware!r})\n"
+        "registry.headlines()"])
+    best = {}
+    for key, nb in (("kernel_start", empty), ("kernel_and_imports", imports)):
+        runs = [_run_all([[JUPYTER_EXECUTE, "--inplace", str(nb)]], 1) for _ in range(repeat)]
+        best[key] = min(runs)
+    return {"kernel_start_s": round(best["kernel_start"][0], 2),
+            "kernel_start_cpu_s": round(best["kernel_start"][1], 2),
+            "imports_s": round(best["kernel_and_imports"][0] - best["kernel_start"][0], 2),
+            "imports_cpu_s": round(best["kernel_and_imports"][1] - best["kernel_start"][1], 2)}
 
 
 def synthetic_accelerators(n: int, seed: int = 0) -> list[catalog.Entry]:
@@ -109,42 +154,56 @@ def main() -> int:
     p.add_argument("--hardware", default="b200")
     p.add_argument("--repeat", type=int, default=1, help="take the best of N runs of each")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--skip", nargs="*", default=[], help="sides to leave out")
     args = p.parse_args()
     chapters = paths.notebooks()
-    everything = paths.select_notebooks([], appendices=True)   # what `execute` runs
-    figures: dict[str, float | int | str] = {"cpu_cores": os.cpu_count() or 1,
-                                             "chapters": len(chapters),
-                                             "notebooks": len(everything)}
-    best, cpu = {}, {}
-    with tempfile.TemporaryDirectory() as tmp:
+    figures: dict = {"cpu_cores": os.cpu_count() or 1, "chapters": len(chapters),
+                     "hardware": args.hardware, "load_average_1min_before": round(
+                         os.getloadavg()[0], 2)}
+    best: dict[str, tuple[float, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
         for i in range(args.repeat):
-            run = Path(tmp) / str(i)
-            for key, seconds in (
-                ("plain_chapters_s", partial(plain_sequential, chapters)),
-                ("rerun_chapters_s", partial(_timed, [sys.executable, "-m", "helpers", "rerun",
-                                                      "--hardware", args.hardware,
-                                                      "--out", str(run / "rerun")])),
-                ("plain_all_s", partial(plain_sequential, everything)),
-                ("execute_all_s", partial(_timed, [sys.executable, "-m", "helpers", "execute",
-                                                   *map(str, everything), "--out",
-                                                   str(run / "exec_all")])),
-            ):
-                CPU["s"] = 0.0
-                wall = seconds()
-                if wall < best.get(key, float("inf")):
-                    best[key], cpu[key.replace("_s", "_cpu_s")] = wall, CPU["s"]
-    figures.update({k: round(v, 2) for k, v in best.items()})
-    figures.update({k: round(v, 2) for k, v in cpu.items()})
-    figures["load_average_1min"] = round(os.getloadavg()[0], 2)
-    figures["rerun_over_plain"] = round(best["rerun_chapters_s"] / best["plain_chapters_s"], 3)
-    figures["execute_all_over_plain_all"] = round(best["execute_all_s"] / best["plain_all_s"], 3)
+            run = tmp / str(i)
+            copies = parameterised_copies(chapters, args.hardware, run / "plain")
+            sides = {
+                "plain_sequential": ([[JUPYTER_EXECUTE, "--inplace", str(c)] for c in copies],
+                                     1),
+                "plain_two_at_a_time": ([[JUPYTER_EXECUTE, "--inplace", str(c)]
+                                         for c in copies], 2),
+                "rerun_kernel": ([[sys.executable, "-m", "helpers", "rerun", "--hardware",
+                                   args.hardware, "--engine", "kernel",
+                                   "--out", str(run / "rerun_kernel")]], 1),
+                "rerun": ([[sys.executable, "-m", "helpers", "rerun", "--hardware",
+                            args.hardware, "--out", str(run / "rerun")]], 1),
+            }
+            for key, (commands, at_once) in sides.items():
+                if key in args.skip:
+                    continue
+                wall, cpu = _run_all(commands, at_once)
+                if wall < best.get(key, (float("inf"), 0))[0]:
+                    best[key] = (wall, cpu)
+        figures.update(where_the_seconds_go(tmp, args.hardware, args.repeat))
+    for key, (wall, cpu) in best.items():
+        figures[f"{key}_s"] = round(wall, 2)
+        figures[f"{key}_cpu_s"] = round(cpu, 2)
+    if "rerun" in best and "plain_sequential" in best:
+        figures["rerun_cpu_over_plain_sequential_cpu"] = round(
+            best["rerun"][1] / best["plain_sequential"][1], 3)
+    if "rerun" in best and "plain_two_at_a_time" in best:
+        figures["rerun_wall_over_plain_two_at_a_time_wall"] = round(
+            best["rerun"][0] / best["plain_two_at_a_time"][0], 3)
+    if "rerun_kernel" in best and "plain_sequential" in best:
+        figures["rerun_kernel_cpu_over_plain_sequential_cpu"] = round(
+            best["rerun_kernel"][1] / best["plain_sequential"][1], 3)
+    figures["load_average_1min_after"] = round(os.getloadavg()[0], 2)
     s, nq = sweep_seconds()
     figures.update({"sweep_1000_accelerators_s": round(s, 4), "sweep_quantities": nq})
     if args.json:
         print(json.dumps(figures, indent=1))
     else:
         for k, v in figures.items():
-            print(f"{k:<30} {v}")
+            print(f"{k:<45} {v}")
     return 0
 
 

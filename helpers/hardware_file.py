@@ -27,7 +27,7 @@ MAX_ALIASES = 8
 # plausibility: a value must lie within the catalog's own spread of that field, widened this
 # many times down and up (a 2-core CPU measured by `measure` is 10^4 below the slowest part)
 WIDEN_DOWN, WIDEN_UP = 1e5, 1e3
-YEAR_RANGE = (1970, 10)   # launch: from 1970 to ten years from now
+YEAR_RANGE = (1970, 2045)  # launch: a fixed span (pages that print it stay byte-stable)
 
 
 def names_a_file(name_or_file: str) -> bool:
@@ -43,9 +43,7 @@ def names_a_file(name_or_file: str) -> bool:
 def plausible_ranges() -> dict[str, tuple[float, float, float, float]]:
     """``{field: (low, high, catalog min, catalog max)}`` in SI for every accelerator field: the
     catalog's spread, widened :data:`WIDEN_DOWN` times down and :data:`WIDEN_UP` times up
-    (counts and years are whole numbers from 1, years from 1970 to ten years ahead)."""
-    import datetime as _dt
-
+    (counts and years are whole numbers from 1, years from 1970 to 2045)."""
     from . import catalog
 
     out = {}
@@ -55,7 +53,7 @@ def plausible_ranges() -> dict[str, tuple[float, float, float, float]]:
                   for g in (a.fields[name], *a.fields[name].alternatives) if g.si is not None]
         lo, hi = min(values), max(values)
         if dim == "year":
-            out[name] = (YEAR_RANGE[0], _dt.date.today().year + YEAR_RANGE[1], lo, hi)
+            out[name] = (YEAR_RANGE[0], YEAR_RANGE[1], lo, hi)
         elif dim == "count":
             out[name] = (1.0, hi * WIDEN_UP, lo, hi)
         else:

@@ -5,14 +5,10 @@ independently from the catalogs. (That every headline in helpers.scaling equals 
 result of its name is checked for every module by tests/test_sweep.py.)"""
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import sympy as sp
 
-from conftest import ROOT
 from helpers import catalog, claims, formulas as f, registry, scaling as S
 from helpers.results import read_claims
 from helpers.verdicts import ORDER_OF_MAGNITUDE, ratio_verdict
@@ -166,32 +162,6 @@ def test_claims_have_verdicts_and_the_caveats_they_need():
         if c["verdict"] != "holds":
             assert c["caveat"], cid
     assert "not identified" in recorded["MISC-1"]["caveat"]
-
-
-def test_rerun_on_b200_changes_only_the_accelerator_twins(tmp_path, results):
-    """A papermill re-run for the B200 rescales the GPU-hours at the same MFU by the ratio of
-    dense BF16 peaks and leaves every h100_ result and every hardware-free result alone."""
-    from helpers.results import read_results
-    out = tmp_path / "b200"
-    proc = subprocess.run([sys.executable, "-m", "helpers", "execute", CHAPTER, "--accelerator",
-                           "b200", "--out", str(out)], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    rerun = read_results(out)
-    h100 = catalog.lookup("accelerators", "h100")
-    b200 = catalog.lookup("accelerators", "b200")
-    twins = {h.name for h in S.HEADLINES if h.hardware_fields}   # GPU-hours at the same MFU
-    for name in twins:
-        assert rerun[name]["value"] == pytest.approx(
-            results[name]["value"] * h100.bf16_dense_flops / b200.bf16_dense_flops, rel=1e-12)
-        assert rerun[name]["accelerator"] == "b200"
-    for name, r in results.items():
-        if r["chapter"] == CHAPTER and name not in twins:
-            assert rerun[name]["value"] == r["value"], name
-    # the same-MFU column is shown only where it does not repeat the published H100 hours
-    column = "M b200 GPU-h"
-    assert column in (out / f"{CHAPTER}.ipynb").read_text(encoding="utf-8")
-    assert column not in (ROOT / "chapters" / f"{CHAPTER}.ipynb").read_text(encoding="utf-8")
 
 
 def test_scaling_module_exports_exist():

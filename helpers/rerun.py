@@ -44,7 +44,7 @@ from .errors import CatalogError, RerunError
 from .fmt import one_line
 from .hardware_file import hardware_document, names_a_file
 from .paths import CHAPTERS, PROTECTED, ROOT, chapter_parameters, select_notebooks
-from .staging import staged
+from .staging import refuse_if_busy, staged
 from .variant_book import build_book
 
 # a hardware file's path is handed to the notebooks as a parameter: keep it plain text
@@ -199,6 +199,7 @@ def rerun(hardware: str, chapter_names: list[str] | None = None, out: str | None
     if not chapters:
         raise RerunError(f"no chapters under {CHAPTERS}")
     out_dir = check_out(out if out is not None else ROOT / "runs" / entry.key)
+    refuse_if_busy(out_dir)
     check_inputs(entry, chapters, overrides, hardware)
     _protect(entry)
     base = resolve_against(against, chapters) if against is not None else None

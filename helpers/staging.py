@@ -103,6 +103,19 @@ def remove_stale(parent: Path, mine: str | None = None) -> list[str]:
     return removed
 
 
+def refuse_if_busy(out_dir: Path) -> None:
+    """Refuse at once, before any work, when another run holds ``out_dir``'s lock (the lock
+    itself is taken later, by :func:`staged`, which refuses again if need be)."""
+    lock = out_dir.parent / f".{out_dir.name}.lock"
+    if not lock.is_file():
+        return
+    fd = _lock(lock)
+    if fd is None:
+        raise RerunError(f"--out {out_dir}: another re-run{_owner(lock)} is writing this folder; "
+                         "wait for it to finish or choose another folder")
+    _release(lock, fd)
+
+
 @contextmanager
 def locked(out_dir: Path) -> Iterator[None]:
     """Hold ``out_dir``'s lock for the block; refuse at once if another run holds it."""

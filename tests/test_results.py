@@ -6,11 +6,10 @@ fails this file (and nbval)."""
 from __future__ import annotations
 
 import pytest
-import sympy as sp
 
+from conftest import ROOT
 from helpers import catalog, formulas as f
 from helpers.results import read_claims, read_results
-from conftest import ROOT
 
 CHAPTER1 = ["h100_flops_per_byte", "a100_flops_per_byte", "optimal_batch_lecture_example",
             "optimal_batch_deepseek_v3_by_params", "optimal_batch_deepseek_v3_by_experts"]
@@ -44,8 +43,10 @@ def test_chapter_1_results_match_the_catalog_and_formulas(results):
         "flops_per_byte": _ratio("h100"),          # the committed run is for the H100
         "optimal_batch_lecture_example": _balance("h100", 256, 32),
         "optimal_batch_deepseek_v3_by_params": _balance("h100", ds.total_params, ds.active_params),
-        "optimal_batch_deepseek_v3_by_experts": _balance("h100", ds.routed_experts, ds.active_experts),
-        "h100_optimal_batch_deepseek_v3_by_params": _balance("h100", ds.total_params, ds.active_params),
+        "optimal_batch_deepseek_v3_by_experts": _balance("h100", ds.routed_experts,
+                                                         ds.active_experts),
+        "h100_optimal_batch_deepseek_v3_by_params": _balance("h100", ds.total_params,
+                                                             ds.active_params),
         "deepseek_v3_kv_bytes_per_token_bf16_roofline": f.kv_bytes_per_token(ds, 2),
         "deepseek_v3_max_compute_bound_context": float(f.max_compute_bound_context.subs({
             f.N_act: ds.active_params, f.W: h100.hbm_bandwidth, f.F: h100.bf16_dense_flops,

@@ -16,9 +16,9 @@ import sys
 
 import pytest
 
+from conftest import ROOT
 from helpers import catalog, registry, results, sweep
 from helpers.rerun import chapter_parameters
-from conftest import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +87,8 @@ def test_results_follow_the_naming_rule(committed, quantities):
             assert r["accelerator"] == prefix, name
             rest = name[len(prefix) + 1:]
             if rest in quantities:     # and it agrees with the sweep for that accelerator
-                assert quantities[rest].fn(accs[prefix]) == pytest.approx(r["value"], rel=1e-12), name
+                assert quantities[rest].fn(accs[prefix]) == \
+                    pytest.approx(r["value"], rel=1e-12), name
         elif r["accelerator"] is not None and r["accelerator"] != default:
             # computed for another part than the run's: the name must say which, as a whole
             # token (key or alias) anywhere in it, e.g. scale_out_slowdown_gb300

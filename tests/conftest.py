@@ -16,6 +16,20 @@ from helpers.paths import ROOT  # tests import it from here: `from conftest impo
 VENV_BIN = Path(sys.executable).parent
 
 
+def write_tiny_chapter(path, code: str) -> None:
+    """A two-cell chapter (the parameters cell, then ``code``) for tests that need a notebook
+    that runs in a second, not a real chapter."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    nb = new_notebook(cells=[new_code_cell('accelerator = "h100"\noverrides = {}',
+                                           metadata={"tags": ["parameters"]}),
+                             new_code_cell(code)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, path)
+
+
 def run(cmd, **kw):
     return subprocess.run(cmd, cwd=kw.pop("cwd", ROOT), capture_output=True, text=True, **kw)
 

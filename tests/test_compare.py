@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from conftest import write_tiny_chapter
 from helpers import compare, paths
 from helpers.__main__ import main
 
@@ -84,21 +85,13 @@ def test_the_figure_has_one_bar_per_finite_change(tmp_path):
 
 
 def _tiny(path):
-    import nbformat
-    from nbformat.v4 import new_code_cell, new_notebook
-
     code = ("from helpers.chapter import Chapter\nfrom helpers import results\n"
             "ch = Chapter(accelerator, overrides)\n"
             "r = ch.acc.bf16_dense_flops / ch.acc.hbm_bandwidth\n"
             "ch.publish('tiny_ratio', r, 'FLOP/byte', 'F/W', part=ch.acc.key)\n"
             "results.record_claim('RP-3', '300', f'{r:.0f}', 'holds' if r < 293.5 else "
             "'off by 2× (claim too high)', section='sec-x')")
-    nb = new_notebook(cells=[new_code_cell('accelerator = "h100"\noverrides = {}',
-                                           metadata={"tags": ["parameters"]}),
-                             new_code_cell(code)])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
-    nbformat.write(nb, path)
+    write_tiny_chapter(path, code)
 
 
 @pytest.fixture

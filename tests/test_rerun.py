@@ -22,7 +22,7 @@ import time
 import pytest
 import yaml
 
-from conftest import ROOT
+from conftest import ROOT, write_tiny_chapter
 from helpers import catalog, execute, paths, registry
 from helpers.__main__ import main
 from helpers.compare import comparison_text
@@ -462,16 +462,6 @@ def test_out_must_be_new_and_outside_the_committed_sources(tmp_path, capsys):
 
 
 # --- failures and interrupts: a two-cell notebook, not a chapter
-def _notebook(path, code):
-    import nbformat
-    from nbformat.v4 import new_code_cell, new_notebook
-
-    nb = new_notebook(cells=[new_code_cell('accelerator = "h100"\noverrides = {}',
-                                           metadata={"tags": ["parameters"]}),
-                             new_code_cell(code)])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
-    nbformat.write(nb, path)
 
 
 @pytest.fixture
@@ -484,7 +474,7 @@ def tiny_chapters(tmp_path, monkeypatch):
 
 
 def test_a_rerun_that_fails_midway_leaves_no_output_folder(tiny_chapters, tmp_path, capsys):
-    _notebook(tiny_chapters / "09_broken.ipynb", "raise RuntimeError('boom')")
+    write_tiny_chapter(tiny_chapters / "09_broken.ipynb", "raise RuntimeError('boom')")
     out = tmp_path / "runs" / "b200"
     assert main(["rerun", "--hardware", "b200", "--out", str(out), "--jobs", "1"]) == 1
     err = capsys.readouterr().err
@@ -497,7 +487,7 @@ def test_an_interrupted_rerun_leaves_no_output_folder(tiny_chapters, tmp_path, c
                                                       monkeypatch):
     """SIGTERM while a kernel runs: the running chapter is let finish (so nothing writes into
     the staging folder afterwards), then it is removed and the command says so."""
-    _notebook(tiny_chapters / "09_slow.ipynb", "import time\ntime.sleep(2)")
+    write_tiny_chapter(tiny_chapters / "09_slow.ipynb", "import time\ntime.sleep(2)")
     real = execute.execute_many
 
     def execute_then_terminate(*args, **kw):     # SIGTERM once the kernel is starting
@@ -521,7 +511,7 @@ def test_an_interrupted_rerun_leaves_no_output_folder(tiny_chapters, tmp_path, c
 def test_failed_execution_keeps_good_outputs(tmp_path):
     """A chapter that fails midway leaves the destination as it was."""
     src = tmp_path / "bad.ipynb"
-    _notebook(src, "raise RuntimeError('boom')")
+    write_tiny_chapter(src, "raise RuntimeError('boom')")
     dest = tmp_path / "out" / "bad.ipynb"
     dest.parent.mkdir()
     dest.write_text("good outputs")

@@ -17,23 +17,13 @@ import time
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, write_tiny_chapter
 
 RUN = ("import sys; from pathlib import Path; import helpers.paths as p; "
        "p.CHAPTERS = Path(sys.argv[1]); from helpers.__main__ import main; "
        "sys.exit(main(sys.argv[2:]))")
 
 
-def _chapter(path, code):
-    import nbformat
-    from nbformat.v4 import new_code_cell, new_notebook
-
-    nb = new_notebook(cells=[new_code_cell('accelerator = "h100"\noverrides = {}',
-                                           metadata={"tags": ["parameters"]}),
-                             new_code_cell(code)])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
-    nbformat.write(nb, path)
 
 
 def _members(pgid: int) -> list[str]:
@@ -92,7 +82,7 @@ def slow(tmp_path):
     chapters = tmp_path / "chapters"
     chapters.mkdir()
     for n in ("08_slow", "09_slow"):
-        _chapter(chapters / f"{n}.ipynb", "import time\ntime.sleep(120)")
+        write_tiny_chapter(chapters / f"{n}.ipynb", "import time\ntime.sleep(120)")
     return chapters
 
 
@@ -132,7 +122,7 @@ def test_a_sigkill_leaves_no_process_and_the_next_run_cleans_up(slow, tmp_path):
     # the next run into the same folder: the staging folder goes, the run succeeds, no noise
     for nb in slow.iterdir():
         nb.unlink()
-    _chapter(slow / "09_quick.ipynb", "print('fine')")
+    write_tiny_chapter(slow / "09_quick.ipynb", "print('fine')")
     again = Run(slow, out)
     rc, stdout, stderr = again.finish(timeout=300)
     assert rc == 0, stdout + stderr

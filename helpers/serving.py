@@ -339,6 +339,8 @@ def batch_means_error(x: np.ndarray, n_batches: int = 20) -> float:
 # --- the headlines: each quantity the chapter publishes, bound to catalog fields ----------------
 MS_PER_S = 1000
 EXERCISE_RESPONSE_TOKENS = 500
+# the fast-mode exercise's two readings of the KV share of a normal step
+EXERCISE_KV_SHARE_HIGH, EXERCISE_KV_SHARE_LOW = 0.9, 0.4
 
 drain_ms = MS_PER_S * drain_time
 worst_case_latency_ms = MS_PER_S * worst_case_latency.subs(T, drain_time)
@@ -616,5 +618,6 @@ HEADLINES = [
     Headline("ex_ch2_price_at_90", "ratio",
              "exercise: price ratio for 2.5x speed when KV is 90 % of a step",
              fast_price_from_share,
-             {x: const(0.9, "the exercise's KV share of a normal step"), r: _FAST[r]}),
+             {x: const(EXERCISE_KV_SHARE_HIGH, "the exercise's KV share of a normal step"),
+              r: _FAST[r]}),
 ]

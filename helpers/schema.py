@@ -7,13 +7,22 @@ top-level sections:
     key -> {url, title, date (YYYY-MM-DD or YYYY-MM), tag (primary | secondary | derived), note?}
 ``entries``
     key -> {name, kind?, notes?, <field>: {value, unit, source, note?, also_read_as?,
-    alternatives?}}
+    alternatives?, range?}}
 
 A field's ``value`` is a positive number in ``unit``; it may be ``null`` only when the field
 also carries ``missing: <why>`` (an accelerator with no FP8 units, a spec nobody publishes).
 ``alternatives`` lists other published readings (same keys as a field) so that a chapter can
 show them; ``also_read_as`` names the unit the same printed number has in some vendor docs
 (e.g. GB on a datasheet, GiB in the vendor's own software).
+
+``range: {low, high, basis}`` (same unit as ``value``, ``low <= value <= high``) is the span
+of reasonable readings of the field, and ``basis`` says where it comes from: a published
+uncertainty (a fit's standard error), a stated band for an assumption (a cost chapter's
+service life), or the spread of published measurements. A field with no ``range`` but with
+``alternatives`` or ``also_read_as`` gets one *derived*: from the smallest to the largest of
+its value, its alternatives' values and its other reading, all in SI (:attr:`Field.range_si`);
+a field whose readings all agree has none. :mod:`helpers.intervals` evaluates the headlines
+over these ranges and :mod:`helpers.robustness` asks whether each verdict survives them.
 
 The three fixed-schema kinds (``accelerators``, ``models``, ``prices``) list their fields in
 :data:`SCHEMAS`; any other kind is *open*: its entries name their own fields, each still a
@@ -96,7 +105,10 @@ ATTENTION_FIELDS = {"mha": ("n_heads", "n_kv_heads", "head_dim"),
 # counts for which zero is a real answer (a model with no shared expert, no dense layer)
 ZERO_ALLOWED = {"shared_experts", "n_dense_layers"}
 # the keys a field's mapping may carry
-FIELD_KEYS = {"value", "unit", "source", "note", "also_read_as", "alternatives", "missing"}
+FIELD_KEYS = {"value", "unit", "source", "note", "also_read_as", "alternatives", "missing",
+              "range"}
+# the keys a field's ``range`` carries
+RANGE_KEYS = {"low", "high", "basis"}
 
 
 @dataclass(frozen=True)
@@ -110,8 +122,19 @@ class Source:
 
 
 @dataclass(frozen=True)
+class Range:
+    """A field's stated range, in the field's own unit (``low <= value <= high``)."""
+    low: float
+    high: float
+    basis: str
+    si_low: float
+    si_high: float
+
+
+@dataclass(frozen=True)
 class Field:
-    """One sourced value. ``si`` is the value converted to SI (None when missing)."""
+    """One sourced value. ``si`` is the value converted to SI (None when missing); ``range``
+    the catalog's stated range (None when it states none; see :attr:`range_si`)."""
     name: str
     value: float | None
     unit: str
@@ -121,6 +144,43 @@ class Field:
     missing: str = ""
     also_read_as: str = ""
     alternatives: tuple[Field, ...] = ()
+    range: Range | None = None
+
+    @property
+    def range_si(self) -> tuple[float, float] | None:
+        """``(low, high)`` in SI: the stated ``range`` if any, else the span of the value, its
+        alternatives and its other reading (``also_read_as``); None when the field has no
+        value or all its readings agree (a point, not a range)."""
+        if self.si is None:
+            return None
+        if self.range is not None:
+            return (self.range.si_low, self.range.si_high)
+        readings = self._readings()
+        lo, hi = min(readings), max(readings)
+        return None if lo == hi else (float(lo), float(hi))
+
+    @property
+    def range_basis(self) -> str:
+        """Where :attr:`range_si` comes from, in a few words ("" when there is no range)."""
+        if self.range_si is None:
+            return ""
+        if self.range is not None:
+            return self.range.basis
+        parts = []
+        if any(a.si not in (None, self.si) for a in self.alternatives):
+            parts.append("its published alternatives")
+        if self.also_read_as and self._other() != self.si:
+            parts.append(f"read as {self.also_read_as} (also_read_as)")
+        return "derived: " + " and ".join(parts)
+
+    def _other(self) -> float | None:
+        from .units import to_si
+        return to_si(self.value, self.also_read_as) if self.also_read_as else None
+
+    def _readings(self) -> list[float]:
+        out = [self.si] + [a.si for a in self.alternatives if a.si is not None]
+        other = self._other()
+        return out + ([other] if other is not None else [])
 
 
 @dataclass(frozen=True)

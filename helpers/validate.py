@@ -22,11 +22,13 @@ from .schema import (
     ENTRY_TEXT_KEYS,
     FIELD_KEYS,
     OPEN_TEXT_KEYS,
+    RANGE_KEYS,
     SCHEMAS,
     TAGS,
     ZERO_ALLOWED,
     Entry,
     Field,
+    Range,
     Source,
 )
 
@@ -323,13 +325,52 @@ def parse_field(path, entry, name, raw, dim, sources, *, allow_missing=True,
         alts.append(parse_field(path, entry, f"{name}.alternatives[{i}]", alt, dim, sources,
                                 allow_missing=False, integer=integer, plausible=plausible,
                                 user=user))
+    rng = _parse_range(path, entry, name, raw.get("range"), value, unit, allow_zero, user) \
+        if raw.get("range") is not None else None
     field = Field(name, value, unit, sources[src], si, str(raw.get("note", "") or ""), missing,
-                  also, tuple(alts))
+                  also, tuple(alts), rng)
     if plausible is not None and si is not None:
         problem = plausible(name.split(".")[0], dataclasses.replace(field, alternatives=()))
         if problem:
             raise error_at(path, entry, name, problem)
     return field
+
+
+def _parse_range(path, entry, name, raw, value, unit, allow_zero, user) -> Range:
+    """A field's ``range: {low, high, basis}``: numbers in the field's unit around its value
+    (``low <= value <= high``), positive like the value, with the basis of the range in words."""
+    if not isinstance(raw, dict):
+        raise error_at(path, entry, name, "range must be a mapping {low, high, basis} in the "
+                       f"field's unit, got {short_repr(raw)}")
+    unknown = set(map(str, raw)) - RANGE_KEYS
+    if unknown:
+        raise error_at(path, entry, name, f"range: unknown key '{shown(sorted(unknown)[0])}' "
+                       "(a range has low, high, basis)")
+    for req in ("low", "high", "basis"):
+        if raw.get(req) in (None, ""):
+            raise error_at(path, entry, name, f"range: missing '{req}'")
+    if value is None:
+        raise error_at(path, entry, name, "range given for a field with no value")
+    bounds = {}
+    for key in ("low", "high"):
+        x = raw[key]
+        if isinstance(x, str) and _is_number(_float_or_none(x)):
+            x = float(x)
+        if not _is_number(x):
+            raise error_at(path, entry, name, f"range: {key} {short_repr(x)} is not a number "
+                           f"(write it in {unit}, the field's unit)")
+        if x < 0 or (x == 0 and not allow_zero):
+            raise error_at(path, entry, name, f"range: {key} {x:g} must be positive")
+        bounds[key] = float(x)
+    low, high = bounds["low"], bounds["high"]
+    if not low <= value <= high:
+        raise error_at(path, entry, name, f"range: low {low:g} <= value {value:g} <= high "
+                       f"{high:g} does not hold (all in {unit})")
+    problem = text_problem(raw["basis"], limit=300) if user else None if isinstance(
+        raw["basis"], str) else f"must be text, got {short_repr(raw['basis'])}"
+    if problem:
+        raise error_at(path, entry, name, f"range: basis {problem}")
+    return Range(low, high, raw["basis"], float(U.to_si(low, unit)), float(U.to_si(high, unit)))
 
 
 def _parse_open_entry(path, kind, key, raw, sources) -> Entry:

@@ -95,6 +95,21 @@ def test_good_entry_converts_to_si():
     assert e.hbm_capacity == 80e9
 
 
+def test_a_range_is_in_si_and_derived_from_alternatives_or_the_other_reading():
+    data = mutate(["entries", "chip", "hbm_bandwidth", "range"],
+                  {"low": 3, "high": 3.5, "basis": "measured spread"})
+    data["entries"]["chip"]["hbm_capacity"]["also_read_as"] = "GiB"
+    data["entries"]["chip"]["bf16_dense_flops"]["alternatives"] = [
+        {"value": 900, "unit": "TFLOP/s", "source": "s"}]
+    e = parse_catalog("hw.yaml", "accelerators", data)["chip"]
+    f = e.fields["hbm_bandwidth"]
+    assert f.range_si == (3e12, 3.5e12) and f.range_basis == "measured spread"
+    assert e.fields["hbm_capacity"].range_si == (80e9, 80 * 2**30)
+    assert "also_read_as" in e.fields["hbm_capacity"].range_basis
+    assert e.fields["bf16_dense_flops"].range_si == pytest.approx((900e12, 989.4e12))
+    assert e.fields["launch"].range_si is None          # one reading: a point, not a range
+
+
 BAD = [
     (mutate(["entries", "chip", "hbm_bandwidth"], delete=True),
      "hw.yaml: entry 'chip', field 'hbm_bandwidth': missing required field"),
@@ -130,6 +145,20 @@ BAD = [
      "hw.yaml: entry 'sources.s', field 'date': 'last year' is not YYYY-MM-DD"),
     (mutate(["sources", "s", "url"], "http://example.org"),
      "hw.yaml: entry 'sources.s', field 'url': must be an https:// URL"),
+    (mutate(["entries", "chip", "hbm_bandwidth", "range"], {"low": 3.4, "high": 4, "basis": "b"}),
+     "hw.yaml: entry 'chip', field 'hbm_bandwidth': range: low 3.4 <= value 3.35 <= high 4 does "
+     "not hold (all in TB/s)"),
+    (mutate(["entries", "chip", "hbm_bandwidth", "range"], {"low": 0, "high": 4, "basis": "b"}),
+     "hw.yaml: entry 'chip', field 'hbm_bandwidth': range: low 0 must be positive"),
+    (mutate(["entries", "chip", "hbm_bandwidth", "range"], {"low": 3, "high": 4}),
+     "hw.yaml: entry 'chip', field 'hbm_bandwidth': range: missing 'basis'"),
+    (mutate(["entries", "chip", "hbm_bandwidth", "range"], {"low": 3, "hi": 4, "basis": "b"}),
+     "hw.yaml: entry 'chip', field 'hbm_bandwidth': range: unknown key 'hi'"),
+    (mutate(["entries", "chip", "hbm_bandwidth", "range"], [3, 4]),
+     "hw.yaml: entry 'chip', field 'hbm_bandwidth': range must be a mapping {low, high, basis}"),
+    (mutate(["entries", "chip", "hbm_bandwidth", "range"], {"low": "3 TB/s", "high": 4,
+                                                              "basis": "b"}),
+     "hw.yaml: entry 'chip', field 'hbm_bandwidth': range: low '3 TB/s' is not a number"),
     (None, "hw.yaml: entry '-': file is empty"),
     ([1, 2], "hw.yaml: top level must be a mapping"),
 ]

@@ -18,12 +18,14 @@ its value, unit and meaning for ``python -m helpers results``.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
-from . import catalog, results
-from .fmt import md_table, protect_user_text
+from . import catalog, claims, results
+from .fmt import html_text, md_table, md_text, one_line, protect_user_text
 from .notebook import accelerator as _load_accelerator, setup, show_markdown
 from .registry import FORMATS, get
+from .verdicts import check_label
 
 
 class Chapter:
@@ -98,9 +100,44 @@ class Chapter:
         return self.text(name, FORMATS[fmt](float(value)))
 
     # -- what the reader sees -------------------------------------------------------------
-    def table(self, headers: list[str], rows: list[list], *, align: str | None = None) -> None:
-        show_markdown(md_table(headers, rows, align=align))
+    def table(self, headers: list[str], rows: list[list], *, align: str | None = None,
+              caption: str | None = None, label: str | None = None) -> None:
+        """Show a table; with ``caption`` (and ``label``, e.g. ``"tbl-hardware-ratio"``) it is a
+        numbered MyST table the prose cites as ``{numref}`tbl-hardware-ratio```."""
+        body = md_table(headers, rows, align=align)
+        if caption is not None:
+            if label is not None and not TABLE_LABEL.match(label):
+                raise ValueError(f"table label '{label}' must look like tbl-some-name")
+            name = f":name: {label}\n" if label else ""
+            body = f":::{{table}} {one_line(caption)}\n{name}\n{body}\n:::"
+        show_markdown(body)
 
-    def verdicts(self, verdicts: dict, sections: dict, *, caveat_header: str = "caveat") -> None:
-        """Record ``{id: (claimed, derived, verdict, caveat)}`` and show the verdict table."""
+    def verdicts(self, verdicts: dict, sections: dict, *, caveat_header: str = "caveat",
+                 answers: dict[str, str] | None = None) -> None:
+        """Record ``{id: (claimed, derived, verdict, caveat)}`` and show the verdict table.
+
+        Also glues ``answer_box``: one line per claim (its short text, its label, coloured and
+        in words, and the derived number ``answers[id]``, default the derived text), for the
+        chapter's first screen (``{glue:md}`answer_box```)."""
         show_markdown(results.record_verdicts(verdicts, sections, caveat_header=caveat_header))
+        lines = []
+        for cid, (_claimed, derived, verdict, _caveat) in verdicts.items():
+            short = claims.get(cid).short
+            number = (answers or {}).get(cid, derived)
+            lines.append(f"* {verdict_badge(cid, verdict)} **{cid}** {md_text(short)}: "
+                         f"{md_text(number)}")
+        results.publish_markdown("answer_box", "\n".join(lines))
+
+
+TABLE_LABEL = re.compile(r"^tbl-[a-z0-9][a-z0-9-]*$")
+_BADGE_CLASS = {"holds": "holds", "holds with caveat": "caveat", "does not follow": "nofollow"}
+
+
+def verdict_badge(claim_id: str, verdict: str) -> str:
+    """A verdict label as an inline HTML badge: its words, a class for its colour (never the
+    only cue) and the ``data-claim`` hook the live page updates. Labels are the rule's own
+    words (checked by :func:`helpers.verdicts.check_label`), so no reader text reaches HTML."""
+    check_label(verdict)
+    kind = _BADGE_CLASS.get(verdict, "off")
+    return (f'<span class="verdict verdict-{kind}" data-claim="{html_text(claim_id)}">'
+            f"{html_text(verdict)}</span>")

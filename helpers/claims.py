@@ -1,7 +1,8 @@
 """The claims the book checks (ids as in the project's claims list), with their claimed values.
 
 ``helpers/catalogs/claims.yaml``: ``sources`` as in the other catalogs, and ``claims``:
-id -> {text, source, chapter?, quote?, values?: {name: {value, unit, source, note?}}}.
+id -> {text, short, source, chapter?, quote?, values?: {name: {value, unit, source, note?}}}.
+``short`` is the claim in a few words, for a chapter's answer box and the intro's table.
 A claimed number enters the book here, with the source that made the claim.
 """
 from __future__ import annotations
@@ -28,6 +29,7 @@ class Claim:
     quote: str
     chapter: str
     values: dict[str, Field]
+    short: str = ""
 
     def value(self, name: str) -> float:
         return self.values[name].si
@@ -42,11 +44,11 @@ def parse_claims(path, data) -> dict[str, Claim]:
         if not ID.match(str(cid)):
             raise CatalogError(f"{path}: entry '{cid}': claim ids look like RP-1, SQ-2, L3-1, "
                                "MISC-1")
-        unknown = set(raw) - {"text", "source", "quote", "chapter", "values"}
+        unknown = set(raw) - {"text", "short", "source", "quote", "chapter", "values"}
         if unknown:
             raise CatalogError(f"{path}: entry '{cid}', field '{sorted(unknown)[0]}': "
                                "unknown field")
-        for req in ("text", "source"):
+        for req in ("text", "short", "source"):
             if not raw.get(req):
                 raise CatalogError(f"{path}: entry '{cid}', field '{req}': missing")
         if raw["source"] not in sources:
@@ -59,7 +61,7 @@ def parse_claims(path, data) -> dict[str, Claim]:
             values[name] = parse_field(path, cid, f"values.{name}", v, dim, sources,
                                        allow_missing=False)
         out[cid] = Claim(cid, raw["text"], sources[raw["source"]], raw.get("quote", ""),
-                         raw.get("chapter", ""), values)
+                         raw.get("chapter", ""), values, " ".join(str(raw["short"]).split()))
     return out
 
 

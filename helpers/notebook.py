@@ -17,15 +17,11 @@ def setup() -> None:
     import sympy as sp
 
     matplotlib.use("module://matplotlib_inline.backend_inline")
-    import matplotlib.pyplot as plt
     from matplotlib_inline.backend_inline import set_matplotlib_formats
 
     set_matplotlib_formats("png")          # nbval skips PNG; SVG embeds random ids
-    plt.rcParams.update({
-        "figure.figsize": (7.0, 4.2), "figure.dpi": 110, "savefig.dpi": 110,
-        "axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False,
-        "axes.spines.right": False, "font.size": 10, "svg.hashsalt": "book",
-    })
+    from .figures import apply
+    apply()                                # phone-legible, colour-blind-safe defaults
     sp.init_printing(use_latex="mathjax", num_columns=PRINT_WIDTH)
     np.set_printoptions(precision=4, suppress=True, linewidth=PRINT_WIDTH)
 

@@ -54,6 +54,13 @@ def publish_text(name: str, text: str) -> None:
     _display(name, text, "helpers_text", {})
 
 
+def publish_markdown(name: str, markdown: str) -> None:
+    """Glue a block of Markdown (MyST) for ``{glue:md}`` (e.g. a chapter's answer box)."""
+    from IPython.display import display
+    metadata = {"scrapbook": {"name": name, "mime_prefix": GLUE_PREFIX}, "helpers_text": {}}
+    display({GLUE_PREFIX + "text/markdown": markdown}, raw=True, metadata=metadata)
+
+
 def record_claim(claim_id: str, claimed: str, derived: str, verdict: str, *, section: str,
                  caveat: str = "") -> None:
     """Record a claim's verdict (one of the labels in :mod:`helpers.verdicts`) and its caveat;

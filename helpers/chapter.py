@@ -124,7 +124,7 @@ class Chapter:
         for cid, (_claimed, derived, verdict, _caveat) in verdicts.items():
             short = claims.get(cid).short
             number = (answers or {}).get(cid, derived)
-            lines.append(f"* {verdict_badge(cid, verdict)} **{cid}** {md_text(short)}: "
+            lines.append(f"* {verdict_badge(cid, verdict)} {cid}: {md_text(short)}: "
                          f"{md_text(number)}")
         results.publish_markdown("answer_box", "\n".join(lines))
 

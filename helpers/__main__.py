@@ -171,6 +171,40 @@ def cmd_measure(args) -> int:
     return run_command(args)
 
 
+def cmd_changelog(args) -> int:
+    from . import changelog
+
+    if args.action == "show":
+        print(changelog.changelog_markdown(), end="")
+        return 0
+    if args.commit:
+        if not args.version:
+            raise catalog.CatalogError("changelog snapshot --commit needs --version, the edition "
+                                       "that commit is (e.g. --commit ecbf88f --version 1.0.0)")
+        snap = changelog.snapshot_of_commit(args.commit, args.version)
+    else:
+        if args.version and args.version != changelog.version():
+            raise catalog.CatalogError(f"--version {args.version}: the committed notebooks are "
+                                       f"version {changelog.version()} (pyproject.toml)")
+        snap = changelog.snapshot()
+    path = changelog.write(snap)
+    print(f"{path.relative_to(changelog.ROOT)}: {len(snap['results'])} results, "
+          f"{len(snap['claims'])} verdicts; then run python -m helpers execute "
+          "appendices/changelog.ipynb")
+    return 0
+
+
+def cmd_install_cell(args) -> int:
+    from . import install_cell
+    from .paths import notebooks
+
+    paths = [Path(n) for n in args.notebooks] or notebooks()
+    changed = [p for p in paths if install_cell.ensure(p, check=args.check)]
+    for p in changed:
+        print(f"{p}: {'install cell missing or stale' if args.check else 'install cell written'}")
+    return 1 if (args.check and changed) else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m helpers", description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -260,6 +294,19 @@ def build_parser() -> argparse.ArgumentParser:
     ms.add_argument("--note", metavar="TEXT", help="one line about the machine for the file's "
                     "provenance, e.g. '2-core cloud VM'")
     ms.set_defaults(func=cmd_measure)
+    cl = sub.add_parser("changelog", help="snapshot this version's published results and "
+                        "verdicts (versions/VERSION.json), or show the changelog")
+    cl.add_argument("action", choices=["snapshot", "show"])
+    cl.add_argument("--commit", help="snapshot: the chapters as committed there (an earlier "
+                    "edition), not the working tree")
+    cl.add_argument("--version", help="snapshot: the edition's version (default: pyproject's)")
+    cl.set_defaults(func=cmd_changelog)
+    ic = sub.add_parser("install-cell", help="make the hidden install cell the first cell of "
+                        "each notebook (default: every chapter); idempotent")
+    ic.add_argument("notebooks", nargs="*", help="notebook files (default: chapters/*.ipynb)")
+    ic.add_argument("--check", action="store_true", help="write nothing; exit 1 if a cell is "
+                    "missing or stale")
+    ic.set_defaults(func=cmd_install_cell)
     return p
 
 

@@ -163,8 +163,21 @@ def md_table(headers: list[str], rows: list[list], align: str | None = None) -> 
 
 
 def source_link(field) -> str:
-    """A catalog field's source as a short Markdown link: [P], [S] or [D] (primary, secondary,
-    derived; [O] for a value set with --set, which has no page), so a table row leads to the
-    origin of its number in one click."""
-    letter = field.source.tag[0].upper()
-    return f"[{letter}]({md_url(field.source.url)})" if field.source.url else letter
+    """A catalog field's source as a Markdown link that says what it is, in words:
+    ``[primary](url)``, ``[secondary](url)``, ``[derived](url)`` or ``[measured](url)``; a
+    value set with --set has no page and prints ``override``. A table row leads to the origin
+    of its number in one click, and the reader sees what kind of origin before clicking."""
+    word = md_text(field.source.tag)
+    return f"[{word}]({md_url(field.source.url)})" if field.source.url else word
+
+
+def source_links(*fields) -> str:
+    """Several fields' sources in one cell: one link per distinct source, comma-separated
+    (``[primary](url1), [secondary](url2)``), so two numbers from one page give one link."""
+    seen, out = set(), []
+    for field in fields:
+        key = (field.source.tag, field.source.url)
+        if key not in seen:
+            seen.add(key)
+            out.append(source_link(field))
+    return ", ".join(out)

@@ -50,8 +50,50 @@ def ledger_rows(chapters_dir: Path | str | None = None) -> list[dict]:
                      "source_url": claim.source.url, "source_tag": claim.source.tag,
                      "claimed": r.get("claimed", ""), "derived": r.get("derived", ""),
                      "verdict": r.get("verdict", ""), "caveat": r.get("caveat", ""),
-                     "chapter": r.get("chapter", ""), "section": r.get("section", "")})
+                     "chapter": r.get("chapter", ""), "section": r.get("section", ""),
+                     "robust": None, "robustness": ""})
+    _add_robustness(rows, chapters_dir)
     return rows
+
+
+def _add_robustness(rows: list[dict], chapters_dir) -> None:
+    """Each row's robustness (:mod:`helpers.robustness`): ``robust`` (True, False, or None when
+    not numeric or not assessed) and its short text; "—" where the rule's label at central
+    values is not the chapter's (a re-run whose chapter reads its part otherwise)."""
+    from . import robustness
+    from .results import read_results
+
+    run, published = None, None
+    if chapters_dir is not None:
+        results = read_results(chapters_dir)
+        published = {k: v["value"] for k, v in results.items()}
+        key = (results.get("flops_per_byte") or {}).get("accelerator")
+        run = catalog.accelerators().get(key)
+        if run is None:
+            for r in rows:
+                r["robustness"] = "—" if r["verdict"] else ""
+            return
+    for r in rows:
+        if not r["verdict"] or r["id"] not in robustness.RULES:
+            continue
+        a = robustness.assess(r["id"], run, published)
+        if a.numeric and a.label != r["verdict"]:
+            r["robustness"] = "—"
+            continue
+        r["robust"], r["robustness"] = a.robust, a.text
+
+
+def robustness_counts(rows: list[dict]) -> dict[str, int]:
+    """How many numeric claims are robust, how many flip, how many are not numeric."""
+    counts = {"robust": 0, "flips": 0, "not numeric": 0}
+    for r in rows:
+        if r["robust"] is True:
+            counts["robust"] += 1
+        elif r["robust"] is False:
+            counts["flips"] += 1
+        elif r["robustness"] == "not numeric":
+            counts["not numeric"] += 1
+    return counts
 
 
 def verdict_counts(rows: list[dict]) -> dict[str, int]:
@@ -74,9 +116,10 @@ def ledger_markdown(rows: list[dict]) -> str:
             verdict += f": {_cell(r['caveat'])}"
         body.append([f"**{r['id']}**", _cell(r["claim"]),
                      f"[{r['source_tag'][0].upper()}]({r['source_url']})",
-                     _cell(r["claimed"]) or "—", _cell(r["derived"]) or "—", verdict, where])
-    return md_table(["id", "claim", "src", "claimed", "derived", "verdict", "where"], body,
-                    align="lllllll")
+                     _cell(r["claimed"]) or "—", _cell(r["derived"]) or "—", verdict,
+                     _cell(r.get("robustness") or "—"), where])
+    return md_table(["id", "claim", "src", "claimed", "derived", "verdict", "robust?", "where"],
+                    body, align="llllllll")
 
 
 def ledger_sources_markdown(rows: list[dict]) -> str:
@@ -103,9 +146,21 @@ def _link(source: catalog.Source, text: str, trusted: bool) -> str:
     return f"[{text}]({source.url if trusted else md_url(source.url)})"
 
 
+def range_text(f: catalog.Field) -> str:
+    """A field's range in its own unit, "80–85.9", or "" when it has none."""
+    from . import units as U
+    rng = f.range_si
+    if rng is None or f.unit not in U.UNITS:
+        return ""
+    scale = U.UNITS[f.unit][1]
+    return f"{rng[0] / scale:.4g}–{rng[1] / scale:.4g}"
+
+
 def _field_note(f: catalog.Field, trusted: bool = True) -> str:
     esc = _cell if trusted else md_cell
     parts = []
+    if range_text(f):
+        parts.append(f"range {range_text(f)} {f.unit} ({esc(f.range_basis)})")
     if f.missing:
         parts.append(f"missing: {esc(f.missing)}")
     if f.also_read_as:

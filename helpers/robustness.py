@@ -62,7 +62,19 @@ def _a100_40gb_bandwidth() -> float:
     return U.to_si(float(m[1]), m[2])
 
 
+_al, _be, _A, _B, _C = sp.symbols("alpha beta A B C", positive=True)
+_N_OPT = (_al * _A / (_be * _B)) ** (1 / (_al + _be)) * (_C / 6) ** (_be / (_al + _be))
+_EPOCH = {s: field("scaling_laws", "epoch", n) for s, n in
+          ((_al, "alpha"), (_be, "beta"), (_A, "a_params"), (_B, "b_data"))}
+
 VERDICT_INPUTS = [
+    # chapter 3's tokens_per_param_compute_optimal_epoch (18.4) as a closed form, so that
+    # its interval propagates the fit's published standard errors
+    Headline("epoch_fit_tokens_per_param_gopher_budget", "tokens/param", "compute-optimal D/N "
+             "at Gopher's 5.76e23 FLOPs, C = 6ND, Epoch AI's refit of Hoffmann's Approach 3",
+             (_C / 6) / _N_OPT**2,
+             {**_EPOCH, _C: field("scaling_laws", "chinchilla", "compute_budget")},
+             module="robustness"),
     Headline("rp3_a100_40gb_flops_per_byte", "FLOP/byte", "A100 40 GB (the launch part): "
              "dense BF16 FLOP/s / its HBM bandwidth (the catalog's note)", _F / _W,
              {_F: field("accelerators", "a100", "bf16_dense_flops"),

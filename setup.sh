@@ -15,6 +15,21 @@ fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
 .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+# A wheelhouse of what a chapter needs outside the checkout (pyproject's dependencies, pinned by
+# requirements.txt, and a Jupyter kernel), for tests/test_packaging.py's fresh venv: no network
+.venv/bin/python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" > .venv/runtime-requirements.txt
+.venv/bin/python -m pip download -q --disable-pip-version-check -d .venv/wheelhouse \
+  -c requirements.txt -r .venv/runtime-requirements.txt ipykernel nbclient
+
+# MathJax for typesetting the book's math at build time (helpers/sphinx_site.py), pinned,
+# inside the venv folder (Node 18+ needed: apt's nodejs when it is missing)
+if ! command -v node >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq nodejs npm >/dev/null
+fi
+[ -d .venv/mathjax/node_modules/mathjax-full ] ||
+  npm install --prefix .venv/mathjax --no-audit --no-fund --silent mathjax-full@3.2.2
 
 # The book, from the committed notebook outputs, warnings as errors, fully offline
 .venv/bin/jupyter-book build . --warningiserror --quiet

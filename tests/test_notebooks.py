@@ -8,6 +8,7 @@ import nbformat
 import pytest
 
 from helpers.execute import clean
+from helpers.install_cell import is_install_cell
 from helpers.paths import notebooks
 
 CHAPTERS = notebooks()
@@ -21,7 +22,8 @@ def test_there_are_chapters():
 def test_chapter_is_executed_clean_and_parameterised(path):
     nb = nbformat.read(path, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
-    assert "parameters" in code[0].metadata.get("tags", []), "first code cell must be 'parameters'"
+    first = [c for c in code if not is_install_cell(c)][0]   # after the hidden install cell
+    assert "parameters" in first.metadata.get("tags", []), "first code cell must be 'parameters'"
     assert [c.execution_count for c in code] == list(range(1, len(code) + 1)), "run top to bottom"
     for c in code:
         for o in c.outputs:

@@ -60,11 +60,17 @@ def cmd_claims(args) -> int:
     header = ran_on(args.from_dir)
     if header:
         print(header, file=sys.stderr if args.json else sys.stdout)
+    from . import robustness
+    found = robustness.for_chapters(_from_dir(args.from_dir), res)
     if args.json:
+        for cid, c in res.items():   # robust: true | false | null (not numeric, not assessed)
+            r = found[cid]
+            c.update(robust=r["robust"], robustness=r["text"], flips_on=r["flips_on"],
+                     flip_value=r["flip_value"])
         print(json.dumps(res, indent=2, sort_keys=True))
         return 0
     for cid, c in res.items():
-        print(f"{cid:<7} {c['verdict']:<40} {c['chapter']}")
+        print(f"{cid:<7} {c['verdict']:<40} {c['chapter']:<20} {found[cid]['text']}")
     return 0
 
 
@@ -165,6 +171,18 @@ def cmd_sweep(args) -> int:
     return 0
 
 
+def cmd_live(args) -> int:
+    from . import live
+
+    if args.check:
+        ok = live.is_current()
+        print(f"{live.GENERATED.relative_to(live.ROOT)} is "
+              + ("current" if ok else "stale: run python -m helpers live"))
+        return 0 if ok else 1
+    print(f"wrote {live.write().relative_to(live.ROOT)}")
+    return 0
+
+
 def cmd_measure(args) -> int:
     from .measure import run_command
 
@@ -202,6 +220,15 @@ def cmd_install_cell(args) -> int:
     changed = [p for p in paths if install_cell.ensure(p, check=args.check)]
     for p in changed:
         print(f"{p}: {'install cell missing or stale' if args.check else 'install cell written'}")
+    return 1 if (args.check and changed) else 0
+
+
+def cmd_pages(args) -> int:
+    from . import front_pages
+
+    changed = front_pages.write(check=args.check)
+    for name in changed:
+        print(f"{name}: generated blocks " + ("are stale" if args.check else "written"))
     return 1 if (args.check and changed) else 0
 
 
@@ -274,6 +301,10 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--hardware", action="append", metavar="NAME_OR_FILE",
                     help="add a hardware file (or a catalogued name) as a row; repeatable")
     sw.set_defaults(func=cmd_sweep)
+    lv = sub.add_parser("live", help="regenerate the live pages' JavaScript from the registry "
+                        "(_static/live/generated.js)")
+    lv.add_argument("--check", action="store_true", help="only say whether it is current")
+    lv.set_defaults(func=cmd_live)
     # measure: numbers are read as text and checked in helpers.measure (one line, exit 2)
     ms = sub.add_parser("measure", help="measure this machine's roofline (GEMM FLOP/s, memory "
                         "bandwidth and capacity, the decode knee) into a hardware file")
@@ -307,6 +338,10 @@ def build_parser() -> argparse.ArgumentParser:
     ic.add_argument("--check", action="store_true", help="write nothing; exit 1 if a cell is "
                     "missing or stale")
     ic.set_defaults(func=cmd_install_cell)
+    pg = sub.add_parser("pages", help="rewrite the generated blocks of intro.md and course.md "
+                        "(the chapters' questions and verdicts, the citation, the exercises)")
+    pg.add_argument("--check", action="store_true", help="write nothing; exit 1 if stale")
+    pg.set_defaults(func=cmd_pages)
     return p
 
 

@@ -57,30 +57,14 @@ def ledger_rows(chapters_dir: Path | str | None = None) -> list[dict]:
 
 
 def _add_robustness(rows: list[dict], chapters_dir) -> None:
-    """Each row's robustness (:mod:`helpers.robustness`): ``robust`` (True, False, or None when
-    not numeric or not assessed) and its short text; "—" where the rule's label at central
-    values is not the chapter's (a re-run whose chapter reads its part otherwise)."""
+    """Each row's robustness (:func:`helpers.robustness.for_chapters`): ``robust`` (True, False,
+    or None when not numeric or not assessed) and its short text."""
     from . import robustness
-    from .results import read_results
 
-    run, published = None, None
-    if chapters_dir is not None:
-        results = read_results(chapters_dir)
-        published = {k: v["value"] for k, v in results.items()}
-        key = (results.get("flops_per_byte") or {}).get("accelerator")
-        run = catalog.accelerators().get(key)
-        if run is None:
-            for r in rows:
-                r["robustness"] = "—" if r["verdict"] else ""
-            return
+    found = robustness.for_chapters(chapters_dir)
     for r in rows:
-        if not r["verdict"] or r["id"] not in robustness.RULES:
-            continue
-        a = robustness.assess(r["id"], run, published)
-        if a.numeric and a.label != r["verdict"]:
-            r["robustness"] = "—"
-            continue
-        r["robust"], r["robustness"] = a.robust, a.text
+        if r["id"] in found:
+            r["robust"], r["robustness"] = found[r["id"]]["robust"], found[r["id"]]["text"]
 
 
 def robustness_counts(rows: list[dict]) -> dict[str, int]:

@@ -717,6 +717,40 @@ def table(run=None) -> list[dict]:
     return out
 
 
+def for_chapters(chapters_dir=None, recorded: dict | None = None) -> dict[str, dict]:
+    """``{claim id: summary}`` for the claims the chapters in ``chapters_dir`` (None: the
+    committed ones) recorded, assessed for the accelerator they ran for with the values they
+    published. A claim whose rule does not give the recorded label (a re-run whose chapter
+    reads its part otherwise), or a run for a part not in the catalog, gets ``robust: None``
+    and the text "—"."""
+    from . import results
+
+    recorded = results.read_claims(chapters_dir) if recorded is None else recorded
+    run, published = None, None
+    if chapters_dir is not None:
+        res = results.read_results(chapters_dir)
+        published = {k: v["value"] for k, v in res.items()}
+        run = catalog.accelerators().get((res.get("flops_per_byte") or {}).get("accelerator"))
+    out = {}
+    for cid, meta in recorded.items():
+        if cid not in RULES or (chapters_dir is not None and run is None):
+            out[cid] = {"claim": cid, "robust": None, "text": "—", "flips_on": None,
+                        "flip_value": None}
+            continue
+        try:
+            a = assess(cid, run, published)
+        except (KeyError, ValueError, ZeroDivisionError) as e:    # a re-run of some chapters
+            out[cid] = {"claim": cid, "robust": None, "text": "—", "flips_on": None,
+                        "flip_value": None, "note": f"not assessed ({type(e).__name__}: {e})"}
+            continue
+        if a.numeric and a.label != meta["verdict"]:
+            out[cid] = {"claim": cid, "robust": None, "text": "—", "flips_on": None,
+                        "flip_value": None, "note": f"the rule gives '{a.label}'"}
+            continue
+        out[cid] = a.as_dict()
+    return out
+
+
 def column(ids, run=None, published: dict | None = None) -> list[str]:
     """The robustness text of each claim in ``ids`` (what a verdict table's column shows);
     a claim with no rule, or whose rule does not give the chapter's label, shows "—"."""

@@ -40,8 +40,17 @@ def test_ledger_has_a_row_with_a_verdict_for_every_claim_id():
     assert not missing, f"claim ids with no row in the ledger: {missing}"
     no_verdict = sorted(cid for cid, cells in rows.items() if cells[5] == "—")
     assert not no_verdict, f"claim ids with no verdict in the ledger: {no_verdict}"
-    no_link = sorted(cid for cid, cells in rows.items() if "{ref}" not in cells[6])
+    no_link = sorted(cid for cid, cells in rows.items() if "{ref}" not in cells[-1])
     assert not no_link, f"claim ids with no link to a section: {no_link}"
+
+
+def test_ledger_shows_each_claim_s_robustness():
+    """The robust? column: robust, a flip, no ranged input, or not numeric; never "—" (a rule
+    that no longer gives its chapter's label) for the committed run."""
+    rows = _ledger_table_rows()
+    shown = {cid: cells[6] for cid, cells in rows.items()}
+    assert all(t.startswith(("robust", "→", "flips only jointly", "not numeric"))
+               for t in shown.values()), shown
 
 
 def test_ledger_is_current_with_the_chapters():

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from helpers import changelog, install_cell
+from helpers import changelog, front_pages, install_cell
 from helpers.paths import notebooks
 from helpers.results import read_claims, read_results
 
@@ -225,3 +225,42 @@ def test_licence_names_both_licences_and_what_each_covers():
         assert path in text, path
     cff = yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
     assert set(cff["license"]) == {"CC-BY-4.0", "MIT"}
+
+
+# --- the front pages --------------------------------------------------------------------------
+def test_front_pages_generated_blocks_are_current():
+    stale = front_pages.write(check=True)
+    assert not stale, f"{', '.join(stale)}: stale generated blocks: run `python -m helpers pages`"
+
+
+def test_intro_table_has_every_chapter_question_and_verdict():
+    table = front_pages.verdicts_table()
+    for path in notebooks():
+        info = front_pages.chapter_info(path)
+        assert info["question"] and info["question"].endswith("?"), path.name
+        assert "{glue" not in info["question"], path.name
+        assert f"<{info['label']}>`" in table, path.name
+    for cid, claim in read_claims().items():
+        assert f"{cid} {front_pages.badge(claim['verdict'])}" in table, cid
+
+
+def test_intro_reads_like_a_front_page():
+    intro = (ROOT / "intro.md").read_text(encoding="utf-8")
+    for command in (".venv/bin", "python -m helpers rerun", "```bash"):
+        assert command not in intro, f"intro.md: '{command}' (commands go in the README)"
+    assert "```bibtex" in intro and f"edition   = {{{PROJECT['version']}}}" in intro
+
+
+def test_course_page_lists_every_exercise_with_its_topic():
+    course = (ROOT / "course.md").read_text(encoding="utf-8")
+    found = front_pages.exercises()
+    assert len(found) >= len(notebooks()) * 2
+    for ex in found:
+        assert ex["label"] and ex["topic"], ex
+        assert f"{{ref}}`{ex['label']}`" in course, ex["label"]
+
+
+def test_badges_carry_the_label_in_words():
+    assert front_pages.badge("holds") == "{bdg-success}`holds`"
+    assert front_pages.badge("off by 2.2× (claim too low)") == "{bdg-danger}`off by 2.2×`"
+    assert front_pages.badge("does not follow") == "{bdg-secondary}`does not follow`"

@@ -367,6 +367,24 @@ def drain_seconds(capacity_bytes: float, bandwidth_bytes_per_s: float) -> float:
     return f.evaluate(drain_time, {C: capacity_bytes, W_tier: bandwidth_bytes_per_s})
 
 
+_VENDORS = ("NVIDIA ", "AMD Instinct ", "AMD ", "Google ")
+_SUFFIXES = (" SXM5", " SXM4", " SXM", " NVL144", " NVL72")
+
+
+def part_name(entry) -> str:
+    """A part's short name for tables and figure labels ("H100", "GB200", "TPU v5e", "MI300X"):
+    its catalog name without the vendor, the form factor and any parenthesis."""
+    name = str(entry.name).split(" (")[0].strip()
+    for prefix in _VENDORS:
+        if name.startswith(prefix) and len(name) > len(prefix):
+            name = name[len(prefix):]
+            break
+    for suffix in _SUFFIXES:
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+    return name or str(entry.name)
+
+
 # --- the headlines -------------------------------------------------------------------------
 BF16_BYTES = 2
 GEMINI = "gemini_2_5_pro_2026_03"            # the price sheet whose 200k step the chapter reads

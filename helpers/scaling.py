@@ -182,6 +182,30 @@ def fit(key: str, rounded: bool = False) -> dict[sp.Symbol, float]:
     return out
 
 
+def fit_draws(key: str, n: int, seed: int = 0) -> list[dict[sp.Symbol, float]]:
+    """``n`` draws of one fit's loss-law constants for an uncertainty band: each constant normal
+    around its catalogued value with sigma half its catalogued range (a range of +- one
+    published standard error), independent (no covariance is published), a fixed seed so the
+    band is byte-stable. A draw with a constant <= 0 is dropped (a loss law needs positive
+    constants), so fewer than ``n`` may come back. A fit whose ranges are not standard errors
+    (Hoffmann's: its rounding) is an error."""
+    e = catalog.load("scaling_laws")[key]
+    spread = {}
+    for name, sym in FIT_SYMBOLS.items():
+        fld = e.fields[name]
+        if fld.range_si is None or "standard error" not in (fld.range_basis or ""):
+            raise ValueError(f"scaling_laws.yaml: {key}: {name} has no standard-error range")
+        spread[sym] = (fld.si, (fld.range_si[1] - fld.range_si[0]) / 2)
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(n):
+        d = {sym: float(mu + sigma * rng.standard_normal()) for sym, (mu, sigma) in
+             spread.items()}
+        if all(v > 0 for v in d.values()):
+            draws.append(d)
+    return draws
+
+
 def worst_verdict(labels) -> str:
     """The verdict of a claim made of several parts ("A ≈ B ≈ C"): its weakest part's label
     (holds < holds with caveat < off by N×, larger N worse < does not follow)."""
@@ -306,6 +330,7 @@ __all__ = ["N", "D", "C", "E", "A", "B", "alpha", "beta", "D_inf", "D_rl", "c_rl
            "mfu", "dollars", "equal_cost_served_tokens", "inference_aware_condition_dollars",
            "mfu_of_run", "mfu_of_decode", "chi_measured", "chi_all_in", "chi_served_all_in",
            "meta_tokens_opt", "meta_tokens_per_param", "meta_tokens_for_params",
-           "fixed_size_optimum_tokens", "fit", "worst_verdict", "range_verdict", "evaluate",
+           "fixed_size_optimum_tokens", "fit", "fit_draws", "worst_verdict", "range_verdict",
+           "evaluate",
            "numeric_min_on_grid",
            "inference_aware_optimum", "hours_same_mfu", "HEADLINES", "SYMBOL_MEANING"]

@@ -409,3 +409,20 @@ def test_disclosed_corpora_and_deepseeks_day(results):
     assert 0.99 < accounted < 1.01
     attn = 61 * 128 * 2 * (2 * 512 + 64) * 4989              # absorbed MLA, mean context
     assert results["deepseek_v3_decode_attention_flops_per_token"]["value"] == pytest.approx(attn)
+
+
+def test_fit_draws_are_seeded_positive_and_centred_on_the_fit():
+    """The Epoch band's draws: the same seed gives the same draws, every constant stays
+    positive, and their spread is the catalogued +- one standard error."""
+    first, again = S.fit_draws("epoch", 400), S.fit_draws("epoch", 400)
+    assert first == again and 0.9 * 400 < len(first) <= 400
+    central = S.fit("epoch")
+    e = catalog.load("scaling_laws")["epoch"]
+    for name, sym in S.FIT_SYMBOLS.items():
+        values = np.array([d[sym] for d in first])
+        assert (values > 0).all()
+        low, high = e.fields[name].range_si
+        sigma = (high - low) / 2
+        assert abs(np.median(values) - central[sym]) < 0.25 * sigma
+    with pytest.raises(ValueError, match="hoffmann: .* has no standard-error range"):
+        S.fit_draws("hoffmann", 1)

@@ -575,3 +575,11 @@ def test_deepseek_utilisations_count_misses_and_attention_by_hand():
                        ("deepseek_h800_prefill_arithmetic_time_utilisation", pre)):
         got = registry.get(name).value(h100)
         assert got == pytest.approx(want / svc.gpus_per_node, rel=1e-3), name
+
+
+def test_part_names_are_short_and_keep_the_model():
+    names = {k: p.part_name(e) for k, e in catalog.accelerators().items()}
+    assert names["h100"] == "H100" and names["gb200"] == "GB200"
+    assert names["tpu_v5e"] == "TPU v5e" and names["mi300x"] == "MI300X"
+    assert len(set(names.values())) == len(names)          # still tells every part apart
+    assert all("(" not in n and len(n) <= 12 for n in names.values())

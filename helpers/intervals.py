@@ -139,7 +139,8 @@ def _input_var(inp: registry.Input, acc: Entry) -> Var | None:
         return _field_var("accelerators", acc.key, fname, acc, f"{acc.key} {fname}")
     if inp.kind == "field":
         kind, key, fname = inp.ref
-        return _field_var(kind, key, fname, catalog.load(kind)[key], inp.label)
+        return _field_var(kind, key, fname, catalog.load(kind)[key],
+                          f"{key} {fname}" if kind == "accelerators" else f"{key}.{fname}")
     return None
 
 
@@ -253,7 +254,7 @@ def _traced_vars(h: registry.Headline, acc: Entry) -> list[Var]:
         for kind, ekey, fname, entry in seen:
             v = _field_var(kind, ekey, fname, entry,
                            f"{ekey} {fname}" if kind == "accelerators" else
-                           f"{kind}.{ekey}.{fname}")
+                           f"{ekey}.{fname}")
             if v is not None and v.id not in out:
                 out[v.id] = v
         _TRACE_CACHE[key] = list(out.values())

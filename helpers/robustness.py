@@ -112,7 +112,8 @@ class Env:
         """A catalog field's SI value (an override if one is set)."""
         i = f"{kind}.{key}.{name}"
         entry = catalog.load(kind)[key]
-        v = intervals._field_var(kind, key, name, entry, i)
+        v = intervals._field_var(kind, key, name, entry,
+                                 f"{key} {name}" if kind == "accelerators" else f"{key}.{name}")
         if v is not None:
             self.fields[i] = v
         return self.overrides.get(i, getattr(entry, name))
@@ -739,7 +740,7 @@ def for_chapters(chapters_dir=None, recorded: dict | None = None) -> dict[str, d
             continue
         try:
             a = assess(cid, run, published)
-        except (KeyError, ValueError, ZeroDivisionError) as e:    # a re-run of some chapters
+        except (KeyError, ValueError, ZeroDivisionError, AttributeError) as e:   # a partial re-run
             out[cid] = {"claim": cid, "robust": None, "text": "—", "flips_on": None,
                         "flip_value": None, "note": f"not assessed ({type(e).__name__}: {e})"}
             continue
@@ -751,15 +752,23 @@ def for_chapters(chapters_dir=None, recorded: dict | None = None) -> dict[str, d
     return out
 
 
-def column(ids, run=None, published: dict | None = None) -> list[str]:
-    """The robustness text of each claim in ``ids`` (what a verdict table's column shows);
-    a claim with no rule, or whose rule does not give the chapter's label, shows "—"."""
+def column(labels: dict[str, str], run=None, published: dict | None = None) -> list[str]:
+    """The robustness text for each claim of ``{id: the label the chapter gave}`` (a chapter's
+    verdict table's column), for the run's accelerator ``run`` with the chapter's published
+    values ``published``. "—" where there is no rule, where the rule does not give the
+    chapter's label (a chapter that judges a reader's part otherwise) or cannot be evaluated
+    for this run (a part that lacks what the rule reads)."""
     out = []
-    for cid in ids:
+    for cid, label in labels.items():
         if cid not in RULES:
             out.append("—")
             continue
-        out.append(assess(cid, run, published).text)
+        try:
+            a = assess(cid, run, published)
+        except (KeyError, ValueError, ZeroDivisionError, AttributeError):
+            out.append("—")
+            continue
+        out.append("—" if a.numeric and a.label != label else a.text)
     return out
 
 

@@ -555,3 +555,20 @@ def test_nvl72_floor_is_chapter_6s(results):
         pytest.skip("chapter 6 publishes no NVL72 floor with KV")
     assert results["deepseek_v3_token_floor_ms_nvl72"]["value"] == pytest.approx(ch6["value"],
                                                                                rel=1e-9)
+
+
+def test_the_chapter_draws_its_timetable_and_a_band():
+    """The explanatory diagram (trains departing every T, a request's wait and ride) and the
+    band figure (mean latency over the catalog's range of output lengths) are in the page."""
+    import json
+
+    from helpers.paths import ROOT
+
+    nb = json.loads((ROOT / "chapters" / f"{CHAPTER}.ipynb").read_text(encoding="utf-8"))
+    figures = {c["metadata"]["mystnb"]["figure"]["name"]: c for c in nb["cells"]
+               if "figure" in c["metadata"].get("mystnb", {})}
+    for name in ("fig-train-schedule", "fig-loaded-queue"):
+        cell = figures[name]
+        assert any("image/png" in o.get("data", {}) for o in cell["outputs"]), name
+        assert "figures.check(fig)" in "".join(cell["source"]), name
+    assert "fill_between" in "".join(figures["fig-loaded-queue"]["source"])

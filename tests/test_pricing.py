@@ -338,6 +338,10 @@ def _table(first_line_has: str) -> str:
     nb = json.loads((ROOT / "chapters" / f"{CHAPTER}.ipynb").read_text())
     tables = ["".join(o["data"]["text/markdown"]) for c in nb["cells"] if c["cell_type"] == "code"
               for o in c.get("outputs", []) if "text/markdown" in o.get("data", {})]
+    # a captioned table opens with its MyST directive (":::{table} caption", ":name: ..."):
+    # drop those lines so the header comes first
+    tables = ["\n".join(line for line in t.splitlines() if not line.startswith(":")).strip()
+              for t in tables]
     found = [t for t in tables if first_line_has in t.splitlines()[0]]
     assert len(found) == 1, first_line_has
     return found[0]
@@ -346,7 +350,7 @@ def _table(first_line_has: str) -> str:
 def test_displays_show_a_run_accelerator_that_is_a_named_part_once():
     assert _table("| price line | reading | κ |").splitlines()[0].count("H100 (bytes)") == 1
     drains = _table("| tier | device |").splitlines()
-    assert sum(line.startswith("| HBM | NVIDIA H100") for line in drains) == 1
+    assert sum(line.startswith("| HBM | H100 |") for line in drains) == 1
     assert "n/a" not in _table("FP8 math (bytes)")   # parts without an FP8 speed-up alike
 
 

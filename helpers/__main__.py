@@ -232,6 +232,12 @@ def cmd_pages(args) -> int:
     return 1 if (args.check and changed) else 0
 
 
+def cmd_pdf(args) -> int:
+    from .pdf import run_command
+
+    return run_command(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m helpers", description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -342,6 +348,15 @@ def build_parser() -> argparse.ArgumentParser:
                         "(the chapters' questions and verdicts, the citation, the exercises)")
     pg.add_argument("--check", action="store_true", help="write nothing; exit 1 if stale")
     pg.set_defaults(func=cmd_pages)
+    pd = sub.add_parser("pdf", help="the whole book as one PDF, offline (HTML build printed by "
+                        "headless Chromium, in table-of-contents order)")
+    pd.add_argument("--instructor", action="store_true", help="the instructor's edition: every "
+                    "solution printed under its exercise (default: the student's, without)")
+    pd.add_argument("--out", metavar="PATH", help="the PDF to write (default: _build/pdf/book.pdf, "
+                    "or _build/pdf/book-instructor.pdf with --instructor)")
+    pd.add_argument("--html", metavar="DIR", help="print this built book's html folder instead "
+                    "of building one (e.g. _build/html after bash setup.sh)")
+    pd.set_defaults(func=cmd_pdf)
     return p
 
 

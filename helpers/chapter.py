@@ -60,12 +60,15 @@ class Chapter:
         return value
 
     def headline(self, name: str, *parts: str, publish_run: bool = True,
-                 names: dict[str, str] | None = None) -> float:
+                 names: dict[str, str] | None = None, interval: bool = False) -> float:
         """Publish a registry headline for the run's accelerator (under ``name``) and for each
         named part (under ``<part>_<name>``); return the run's value. An unbounded value
         (``inf``) is returned but not published: the chapter says so in words. A headline that
         reads no accelerator field is recorded as depending on none. ``names`` gives a part's
-        result another name (``{"gb300": "scale_out_slowdown_gb300"}``)."""
+        result another name (``{"gb300": "scale_out_slowdown_gb300"}``). ``interval=True`` also
+        glues ``<glued name>_interval``: the value with its interval over the ranges of its
+        inputs (:func:`helpers.intervals.interval`), both in the headline's format, "2,363
+        (2,100–2,500)"; the value alone when no input has a range."""
         h = get(name)
         depends = bool(h.hardware_fields) or not h.closed_form
         out = None
@@ -81,6 +84,8 @@ class Chapter:
                 continue
             self.publish(glued, value, h.unit, h.description, fmt=h.fmt,
                          part=acc.key if depends else None, headline=name)
+            if interval:
+                self.text(f"{glued}_interval", interval_text(name, acc))
         if out is None:
             first = parts[0]
             out = self.values[(names or {}).get(first, f"{first}_{name}")]
@@ -119,7 +124,8 @@ class Chapter:
         Also glues ``answer_box``: one line per claim (its short text, its label, coloured and
         in words, and the derived number ``answers[id]``, default the derived text), for the
         chapter's first screen (``{glue:md}`answer_box```)."""
-        show_markdown(results.record_verdicts(verdicts, sections, caveat_header=caveat_header))
+        results.record_verdicts(verdicts, sections, caveat_header=caveat_header)
+        show_markdown(self.verdict_table(verdicts, caveat_header=caveat_header))
         lines = []
         for cid, (_claimed, derived, verdict, _caveat) in verdicts.items():
             short = claims.get(cid).short
@@ -127,6 +133,31 @@ class Chapter:
             lines.append(f"* {verdict_badge(cid, verdict)} {cid}: {md_text(short)}: "
                          f"{md_text(number)}")
         results.publish_markdown("answer_box", "\n".join(lines))
+
+
+    def verdict_table(self, verdicts: dict, *, caveat_header: str = "caveat") -> str:
+        """The verdict table: claim, claimed, derived, verdict, caveat and *robust?*, whether
+        the verdict survives the ranges of its inputs (:func:`helpers.robustness.column`, for
+        this run's accelerator and the values this chapter published)."""
+        from . import robustness
+
+        robust = robustness.column({cid: v[2] for cid, v in verdicts.items()}, self.acc,
+                                   self.values)
+        return md_table(["claim", "claimed", "derived", "verdict", caveat_header, "robust?"],
+                        [[cid, *v, r] for (cid, v), r in zip(verdicts.items(), robust)],
+                        align="llllll")
+
+
+def interval_text(name: str, acc: catalog.Entry) -> str:
+    """A registry headline's value for ``acc`` and its interval, in the headline's format:
+    "2,363 (2,100–2,500)"; the value alone when its inputs carry no range."""
+    from . import intervals
+
+    h = get(name)
+    low, central, high = intervals.interval(name, acc)
+    if low == high:
+        return h.text(central)
+    return f"{h.text(central)} ({h.text(low)}–{h.text(high)})"
 
 
 TABLE_LABEL = re.compile(r"^tbl-[a-z0-9][a-z0-9-]*$")

@@ -141,3 +141,24 @@ def test_the_ledger_column_is_deterministic():
     first = ledger_markdown(ledger_rows())
     robustness.clear_cache()
     assert ledger_markdown(ledger_rows()) == first
+
+
+def test_chapter_verdict_tables_get_the_column_and_headlines_their_interval():
+    from types import SimpleNamespace
+
+    from helpers.chapter import Chapter, interval_text
+
+    b200 = catalog.accelerators()["b200"]
+    low, central, high = intervals.interval("drain_ms", b200)
+    h = registry.get("drain_ms")
+    assert interval_text("drain_ms", b200) == f"{h.text(central)} ({h.text(low)}–{h.text(high)})"
+    assert interval_text("flops_per_byte", "h100") == registry.get("flops_per_byte").text(
+        intervals.interval("flops_per_byte", "h100")[1])            # no range: the value alone
+    recorded = results.read_claims()
+    fake = SimpleNamespace(acc=catalog.accelerators()["h100"],
+                           values={k: v["value"] for k, v in results.read_results().items()})
+    verdicts = {cid: (m["claimed"], m["derived"], m["verdict"], m["caveat"])
+                for cid, m in recorded.items() if m["chapter"].startswith("02")}
+    table = Chapter.verdict_table(fake, verdicts).splitlines()
+    assert table[0].endswith("| robust? |") and len(table) == 2 + len(verdicts)
+    assert "read in GiB" in next(line for line in table if line.startswith("| RP-7 "))

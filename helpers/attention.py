@@ -39,8 +39,8 @@ from .registry import Headline, const, derived, field, hw
 n = sp.Symbol("n", positive=True)              # context length (tokens in the sequence)
 h = sp.Symbol("h", positive=True)              # query heads
 d = sp.Symbol("d", positive=True)              # head dimension (MHA/GQA)
-d_qk = sp.Symbol(r"d_{qk}", positive=True)     # width of one score dot product
-d_v = sp.Symbol(r"d_v", positive=True)         # width of one value sum
+d_qk = sp.Symbol(r"d_\mathrm{qk}", positive=True)   # width of one score dot product
+d_v = sp.Symbol(r"d_\mathrm{v}", positive=True)     # width of one value sum
 c_pair = sp.Symbol(r"c_\mathrm{pair}", positive=True)   # FLOPs per attended (query, key) pair
 k = sp.Symbol("k", positive=True)              # keys attended per query (top-k budget)
 w = sp.Symbol("w", positive=True)              # sliding-window length

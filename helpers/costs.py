@@ -36,7 +36,7 @@ P_tdp = sp.Symbol(r"P_\mathrm{TDP}", positive=True)     # accelerator TDP, W
 phi = sp.Symbol(r"\phi_\mathrm{TDP}", positive=True)     # mean draw / TDP
 sigma = sp.Symbol(r"\sigma_\mathrm{srv}", positive=True)  # server power per GPU / TDP
 pue = sp.Symbol(r"\mathrm{PUE}", positive=True)         # facility power / IT power
-c_e = sp.Symbol(r"c_e", positive=True)                  # electricity, USD per joule
+c_e = sp.Symbol(r"c_\mathrm{e}", positive=True)                  # electricity, USD per joule
 u = sp.Symbol(r"u_\mathrm{serve}", positive=True)       # share of hours serving traffic
 tau = sp.Symbol(r"\tau_\mathrm{tok}", positive=True)     # accelerator-seconds per token
 r2, n2 = sp.Symbol(r"r_{\mathrm{fin},2}", positive=True), sp.Symbol("n_2", positive=True)
@@ -47,19 +47,19 @@ t_gap = sp.Symbol(r"\Delta t", positive=True)           # launch gap, years
 S = sp.Symbol("S", positive=True)                       # solar constant, W/m^2
 eta = sp.Symbol(r"\eta_\mathrm{cell}", positive=True)    # cell efficiency
 d = sp.Symbol(r"d_\mathrm{EOL}", positive=True)         # end-of-life retention
-f_sun = sp.Symbol(r"f_\odot", positive=True)            # share of the orbit in sunlight
+f_sun = sp.Symbol(r"f_\mathrm{sun}", positive=True)            # share of the orbit in sunlight
 P_rack = sp.Symbol(r"P_\mathrm{rack}", positive=True)   # rack power, W
 eps = sp.Symbol(r"\varepsilon", positive=True)          # radiator emissivity
 sb = sp.Symbol(r"\sigma_\mathrm{SB}", positive=True)    # Stefan-Boltzmann constant
 T = sp.Symbol(r"T_\mathrm{rad}", positive=True)         # radiator temperature, K
 sides = sp.Symbol(r"n_\mathrm{sides}", positive=True)   # radiating faces
 M = sp.Symbol("M", positive=True)                       # rack mass, kg
-c_L = sp.Symbol(r"c_L", positive=True)                  # launch price, USD/kg
+c_L = sp.Symbol(r"c_\mathrm{L}", positive=True)                  # launch price, USD/kg
 n_tray, P_tray, P_sw = sp.symbols(r"n_\mathrm{tray} P_\mathrm{tray} P_\mathrm{sw}", positive=True)
 D = sp.Symbol(r"D_\mathrm{USD}", positive=True)         # dollars spent (sales, ARR)
 K_gpu = sp.Symbol(r"K_\mathrm{gpu}", positive=True)     # all-in USD per accelerator
 P_gpu = sp.Symbol(r"P_\mathrm{gpu}", positive=True)     # all-in W per accelerator
-h_cost = sp.Symbol(r"c_h", positive=True)               # USD per accelerator-second
+h_cost = sp.Symbol(r"c_\mathrm{h}", positive=True)               # USD per accelerator-second
 f_net = sp.Symbol(r"f_\mathrm{net}", positive=True)     # cluster network share of capex
 
 SYMBOL_MEANING = {

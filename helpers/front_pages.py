@@ -101,7 +101,8 @@ def verdicts_table(chapters_dir: Path | str | None = None) -> str:
                       key=lambda c: _claim_key(c["id"]))
         where = (f"{{ref}}`{info['number']}. {_escape(info['title'])} <{info['label']}>`"
                  if info["label"] else f"{info['number']}. {_escape(info['title'])}")
-        verdicts = "<br>".join(f"{c['id']} {badge(c['verdict'])}" for c in mine) or "—"
+        # a no-break space keeps each id on the line of its verdict
+        verdicts = "<br>".join(f"{c['id']}\u00a0{badge(c['verdict'])}" for c in mine) or "—"
         rows.append([where, _escape(info["question"] or ""), verdicts])
     return md_table(["chapter", "the question it answers", "the claims it checks"], rows,
                     align="lll")

@@ -247,7 +247,7 @@ def test_intro_table_has_every_chapter_question_and_verdict():
         assert "{glue" not in info["question"], path.name
         assert f"<{info['label']}>`" in table, path.name
     for cid, claim in read_claims().items():
-        assert f"{cid} {front_pages.badge(claim['verdict'])}" in table, cid
+        assert f"{cid}\u00a0{front_pages.badge(claim['verdict'])}" in table, cid
 
 
 def test_intro_reads_like_a_front_page():

@@ -18,7 +18,8 @@ from helpers.results import notebooks
 
 PAGES = notebooks() + [ROOT / "templates" / "chapter.ipynb"]
 RERUN_SECTION = re.compile(r"^#+ .*Re-run this chapter", re.M)
-GLUE_OR_REF = re.compile(r"\{(glue(:\w+)?|numref|ref|eq|doc|prf:ref|download)\}`[^`]*`")
+GLUE_OR_REF = re.compile(r"\{(glue(:\w+)?|numref|ref|eq|doc|prf:ref|download)\}`[^`]*`"
+                         r"|^(```+|:::+)\{glue(:\w+)?\}[^\n]*$", re.M)   # roles, glue directives
 EXERCISE = re.compile(r"^(```+|:::+)\{exercise\}(?P<title>[^\n]*)$", re.M)
 BOLD = re.compile(r"\*\*((?:[^\n]|\n(?!\s*\n))+?)\*\*")    # within one paragraph
 INTERNALS = re.compile(r"run accelerator|record_verdicts|\bch\.\w+|\.venv/bin|"

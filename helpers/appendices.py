@@ -68,10 +68,13 @@ def _add_robustness(rows: list[dict], chapters_dir) -> None:
 
 
 def robustness_counts(rows: list[dict]) -> dict[str, int]:
-    """How many numeric claims are robust, how many flip, how many are not numeric."""
-    counts = {"robust": 0, "flips": 0, "not numeric": 0}
+    """How many claims are robust over their inputs' ranges, how many flip, how many rest on
+    inputs that carry no range, how many are not numeric."""
+    counts = {"robust": 0, "flips": 0, "no ranged input": 0, "not numeric": 0}
     for r in rows:
-        if r["robust"] is True:
+        if r["robustness"].endswith("(no ranged input)"):
+            counts["no ranged input"] += 1
+        elif r["robust"] is True:
             counts["robust"] += 1
         elif r["robust"] is False:
             counts["flips"] += 1

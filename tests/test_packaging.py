@@ -270,3 +270,21 @@ def test_badges_carry_the_label_in_words():
     assert front_pages.badge("holds") == "{bdg-success}`holds`"
     assert front_pages.badge("off by 2.2× (claim too low)") == "{bdg-danger}`off by 2.2×`"
     assert front_pages.badge("does not follow") == "{bdg-secondary}`does not follow`"
+
+
+def test_changelog_and_install_cell_commands_refuse_in_one_line(tmp_path):
+    from conftest import run
+
+    for args in (["changelog", "snapshot", "--commit", "ecbf88f"],
+                 ["changelog", "snapshot", "--version", "0.0.1"]):
+        proc = run([sys.executable, "-m", "helpers", *args])
+        assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    nb = tmp_path / "ch.ipynb"
+    shutil.copy(ROOT / "chapters" / f"{FRESH_CHAPTER}.ipynb", nb)
+    install_cell.ensure(nb)
+    proc = run([sys.executable, "-m", "helpers", "install-cell", "--check", str(nb)])
+    assert proc.returncode == 0 and not proc.stdout
+    text = nb.read_text(encoding="utf-8").replace("_repository = ", "_repo = ")
+    nb.write_text(text, encoding="utf-8")
+    proc = run([sys.executable, "-m", "helpers", "install-cell", "--check", str(nb)])
+    assert proc.returncode == 1 and "stale" in proc.stdout and nb.read_text() == text

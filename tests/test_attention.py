@@ -4,7 +4,9 @@ recomputed independently from the catalogs and the shared formulas, and its head
 result is the generic tests' job (tests/test_sweep.py)."""
 from __future__ import annotations
 
+import ast
 import dataclasses
+import json
 import math
 from types import SimpleNamespace
 
@@ -13,6 +15,7 @@ import pytest
 import sympy as sp
 
 from helpers import attention as A, catalog, claims, formulas as f, registry
+from helpers.paths import ROOT
 from helpers.results import read_claims, read_results
 
 STEM = "05_attention_flops"
@@ -835,3 +838,46 @@ def test_reading_and_mechanism_labels():
     assert A.mechanism_verdict({"m": False, "x": True}, {"m"}) == "does not follow"
     assert A.mechanism_verdict({"m": True, "x": False}, {"m"}) == "holds with caveat"
     assert A.mechanism_verdict({"m": True, "x": True}, {"m"}) == "holds"
+
+
+# --- the reader's page: the crossover diagram, the band, the interval ----------------------------
+def _cells():
+    return json.loads((ROOT / "chapters" / f"{STEM}.ipynb").read_text(encoding="utf-8"))["cells"]
+
+
+def _glued_text(name):
+    for cell in _cells():
+        for out in cell.get("outputs", []):
+            if out.get("metadata", {}).get("scrapbook", {}).get("name") == name:
+                return ast.literal_eval(out["data"]["application/papermill.record/text/plain"])
+    raise KeyError(name)
+
+
+def test_chapter_5_draws_the_crossover_and_bands_the_kernel_rates(results):
+    figs = {c["metadata"]["mystnb"]["figure"]["name"]: c for c in _cells()
+            if "figure" in c["metadata"].get("mystnb", {})}
+    assert {"fig-attention-mechanisms", "fig-attention-crossover",
+            "fig-attention-decode-band"} <= set(figs)
+    for cell in figs.values():
+        assert any("image/png" in o.get("data", {}) for o in cell["outputs"])
+        assert "figures.check(fig)" in "".join(cell["source"])
+    # the diagram's crossovers are the chapter's: n = 2k (FLOP parity) and the indexer's n*
+    assert results["ssa_flop_parity_tokens"]["value"] == 2 * results["ssa_keys_per_query"]["value"]
+    # the band's edges are two readings of one crossover, and they differ
+    peak = results["h100_dsa_indexer_crossover_tokens_decode_time"]["value"]
+    measured = results["h100_dsa_indexer_crossover_tokens_decode_time_flashmla_rates"]["value"]
+    assert peak != measured
+    assert "fill_between" in "".join(figs["fig-attention-decode-band"]["source"])
+
+
+def test_the_ceiling_cache_interval_is_the_two_capacity_readings():
+    from helpers.notebook import accelerator
+
+    name = "rp19_dsa_ceiling_cache_over_hbm"
+    h = registry.get(name)
+    field = catalog.accelerators()["h100"].fields["hbm_capacity"]
+    ends = sorted(h.value(accelerator("h100", {"hbm_capacity": c * field.value / field.si}))
+                  for c in field.range_si)
+    central = h.value(catalog.accelerators()["h100"])
+    assert _glued_text("h100_rp19_dsa_ceiling_cache_over_hbm_interval") == \
+        f"{h.text(central)} ({h.text(ends[0])}–{h.text(ends[1])})"

@@ -6,6 +6,7 @@ suffix-named ones such as ``scale_out_slowdown_gb300``) equals its registry head
 for all chapters by tests/test_sweep.py; here, the model behind them."""
 from __future__ import annotations
 
+import ast
 import itertools
 import json
 import math
@@ -594,3 +595,43 @@ def test_verdict_labels_follow_the_rules(results):
     assert recorded["RP-21"]["verdict"] == "holds with caveat"
     assert "does not follow" in recorded["RP-21"]["caveat"]    # an HGX H200 holds Kimi K2
     assert "off by 3.5×" in recorded["RP-21"]["caveat"]        # the package reading, shown
+
+
+# --- the reader's page: the rack diagram, the band, the interval ---------------------------------
+def _cells():
+    return json.loads((ROOT / "chapters" / f"{CHAPTER}.ipynb").read_text(encoding="utf-8"))["cells"]
+
+
+def _glued_text(name):
+    for cell in _cells():
+        for out in cell.get("outputs", []):
+            if out.get("metadata", {}).get("scrapbook", {}).get("name") == name:
+                return ast.literal_eval(out["data"]["application/papermill.record/text/plain"])
+    raise KeyError(name)
+
+
+def test_chapter_6_draws_the_rack_and_bands_the_nic_readings():
+    figs = {c["metadata"]["mystnb"]["figure"]["name"]: c for c in _cells()
+            if "figure" in c["metadata"].get("mystnb", {})}
+    assert {"fig-moe-rack", "fig-moe-hiding", "fig-moe-bytes-vs-domains"} <= set(figs)
+    for cell in figs.values():
+        assert any("image/png" in o.get("data", {}) for o in cell["outputs"])
+        assert "figures.check(fig)" in "".join(cell["source"])
+    band = "".join(figs["fig-moe-hiding"]["source"])
+    assert "fill_between" in band and 'gb200.fields["scale_out_bandwidth"].range_si' in band
+    low, high = _acc("gb200").fields["scale_out_bandwidth"].range_si
+    assert low < high                               # the band has a width
+
+
+def test_the_gb200_prefill_interval_is_its_nic_readings():
+    """The glued interval's ends are the headline at the GB200's two published NIC rates."""
+    from helpers.notebook import accelerator
+
+    name = "deepseek_v3_prefill_context_to_hide_scale_out"
+    h = registry.get(name)
+    field = _acc("gb200").fields["scale_out_bandwidth"]
+    ends = sorted(h.value(accelerator("gb200", {"scale_out_bandwidth": w * field.value / field.si}))
+                  for w in field.range_si)
+    central = h.value(_acc("gb200"))
+    assert _glued_text("deepseek_v3_prefill_context_to_hide_gb200_interval") == \
+        f"{h.text(central)} ({h.text(ends[0])}–{h.text(ends[1])})"

@@ -90,7 +90,22 @@ class Var:
         return f"{num(x)} {self.unit}" if self.unit not in ("ratio", "count") else num(x)
 
 
-def _field_var(kind: str, key: str, name: str, entry: Entry, label: str) -> Var | None:
+# accelerator fields in a reader's words (a verdict table's column is read on a phone)
+FIELD_WORDS = {"hbm_capacity": "HBM capacity", "hbm_bandwidth": "HBM bandwidth",
+               "bf16_dense_flops": "BF16 FLOP/s", "fp8_dense_flops": "FP8 FLOP/s",
+               "fp4_dense_flops": "FP4 FLOP/s", "scale_up_domain": "scale-up domain",
+               "scale_up_bandwidth": "scale-up bandwidth",
+               "scale_out_bandwidth": "scale-out bandwidth", "tdp": "TDP"}
+
+
+def input_label(kind: str, key: str, name: str) -> str:
+    """An input as a reader reads it: "h100 HBM bandwidth", "life (assumptions)"."""
+    if kind == "accelerators":
+        return f"{key} {FIELD_WORDS.get(name, name.replace('_', ' '))}"
+    return f"{name.replace('_', ' ')} ({key.replace('_', ' ')})"
+
+
+def _field_var(kind: str, key: str, name: str, entry: Entry, label: str = "") -> Var | None:
     f = entry.fields.get(name)
     if f is None or f.si is None:
         return None
@@ -99,9 +114,9 @@ def _field_var(kind: str, key: str, name: str, entry: Entry, label: str) -> Var 
         return None
     basis = f.range_basis
     other = U.other_reading(f)
-    return Var(f"{kind}.{key}.{name}", label, float(f.si), rng[0], rng[1], basis,
-               "standard error" in basis, f.unit, None if other is None else float(other),
-               f.also_read_as)
+    return Var(f"{kind}.{key}.{name}", label or input_label(kind, key, name), float(f.si),
+               rng[0], rng[1], basis, "standard error" in basis, f.unit,
+               None if other is None else float(other), f.also_read_as)
 
 
 def _part(part) -> Entry:
@@ -136,11 +151,10 @@ def _input_var(inp: registry.Input, acc: Entry) -> Var | None:
         fname = inp.ref[0]
         if len(inp.ref) > 1 and not acc.has(fname):
             fname = inp.ref[1]
-        return _field_var("accelerators", acc.key, fname, acc, f"{acc.key} {fname}")
+        return _field_var("accelerators", acc.key, fname, acc)
     if inp.kind == "field":
         kind, key, fname = inp.ref
-        return _field_var(kind, key, fname, catalog.load(kind)[key],
-                          f"{key} {fname}" if kind == "accelerators" else f"{key}.{fname}")
+        return _field_var(kind, key, fname, catalog.load(kind)[key])
     return None
 
 
@@ -252,9 +266,7 @@ def _traced_vars(h: registry.Headline, acc: Entry) -> list[Var]:
             h.fn(acc)
         out: dict[str, Var] = {}
         for kind, ekey, fname, entry in seen:
-            v = _field_var(kind, ekey, fname, entry,
-                           f"{ekey} {fname}" if kind == "accelerators" else
-                           f"{ekey}.{fname}")
+            v = _field_var(kind, ekey, fname, entry)
             if v is not None and v.id not in out:
                 out[v.id] = v
         _TRACE_CACHE[key] = list(out.values())

@@ -112,8 +112,7 @@ class Env:
         """A catalog field's SI value (an override if one is set)."""
         i = f"{kind}.{key}.{name}"
         entry = catalog.load(kind)[key]
-        v = intervals._field_var(kind, key, name, entry,
-                                 f"{key} {name}" if kind == "accelerators" else f"{key}.{name}")
+        v = intervals._field_var(kind, key, name, entry)
         if v is not None:
             self.fields[i] = v
         return self.overrides.get(i, getattr(entry, name))

@@ -101,7 +101,7 @@ def test_a_widened_range_flips_a_verdict_at_the_right_value(monkeypatch):
     assert a.flip.var.id == "accelerators.h100.hbm_bandwidth"
     assert a.flip.value == pytest.approx(2 * 80e9 / 60e-3, rel=1e-6)
     assert a.flip.label.startswith("off by") and "claim too low" in a.flip.label
-    assert a.text.startswith("→ off by") and "h100 hbm_bandwidth ≤ 2.67 TB/s" in a.text
+    assert a.text.startswith("→ off by") and "h100 HBM bandwidth ≤ 2.67 TB/s" in a.text
     s = robustness.summary("RP-8")
     assert s["robust"] is False and s["flips_on"] == "accelerators.h100.hbm_bandwidth"
 

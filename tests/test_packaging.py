@@ -272,19 +272,18 @@ def test_badges_carry_the_label_in_words():
     assert front_pages.badge("does not follow") == "{bdg-secondary}`does not follow`"
 
 
-def test_changelog_and_install_cell_commands_refuse_in_one_line(tmp_path):
-    from conftest import run
+def test_changelog_and_install_cell_commands_refuse_in_one_line(tmp_path, capsys):
+    from helpers.__main__ import main
 
     for args in (["changelog", "snapshot", "--commit", "ecbf88f"],
                  ["changelog", "snapshot", "--version", "0.0.1"]):
-        proc = run([sys.executable, "-m", "helpers", *args])
-        assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+        assert main(args) == 2
+        assert capsys.readouterr().err.count("\n") == 1
     nb = tmp_path / "ch.ipynb"
     shutil.copy(ROOT / "chapters" / f"{FRESH_CHAPTER}.ipynb", nb)
     install_cell.ensure(nb)
-    proc = run([sys.executable, "-m", "helpers", "install-cell", "--check", str(nb)])
-    assert proc.returncode == 0 and not proc.stdout
+    assert main(["install-cell", "--check", str(nb)]) == 0 and not capsys.readouterr().out
     text = nb.read_text(encoding="utf-8").replace("_repository = ", "_repo = ")
     nb.write_text(text, encoding="utf-8")
-    proc = run([sys.executable, "-m", "helpers", "install-cell", "--check", str(nb)])
-    assert proc.returncode == 1 and "stale" in proc.stdout and nb.read_text() == text
+    assert main(["install-cell", "--check", str(nb)]) == 1
+    assert "stale" in capsys.readouterr().out and nb.read_text(encoding="utf-8") == text

@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
-import sympy as sp
-from sympy.printing.jscode import jscode
+from sympy.printing.jscode import JavascriptCodePrinter
 
 from . import catalog, registry, units as U, verdicts
 from .paths import ROOT
@@ -67,15 +67,51 @@ def _literal(x: float) -> str:
     return repr(x)
 
 
+class _Printer(JavascriptCodePrinter):
+    """SymPy's JavaScript printer, printing each symbol under its identifier (``v00``, ...), and a
+    square as one product (Python's ``x**2`` is the correctly rounded ``x*x``; ``Math.pow``
+    need not be)."""
+
+    def __init__(self, names: dict[str, str]):
+        super().__init__()
+        self.names = names
+
+    def _print_Symbol(self, expr):
+        return self.names[expr.name]
+
+    def _print_Pow(self, expr):
+        if expr.exp == 2 and expr.base.is_Symbol:
+            b = self._print(expr.base)
+            return f"({b}*{b})"
+        return super()._print_Pow(expr)
+
+
+def _as_evaluated(h: registry.Headline):
+    """The expression exactly as :func:`helpers.formulas.evaluate` compiles it: stated zeros
+    substituted, then each symbol that is no Python identifier replaced as ``lambdify`` does;
+    SymPy then orders every sum and product the same way for both printers, so Python and
+    JavaScript do the same operations in the same order. Returns (arguments, their printed
+    names, expression)."""
+    from sympy.printing.lambdarepr import LambdaPrinter
+    from sympy.utilities.lambdify import _EvaluatorPrinter
+
+    args = [s for s, inp in h.inputs.items()
+            if inp.kind in ("hw", "hw_other") or registry._constant(inp) != 0]
+    zeros = [s for s in h.inputs if s not in args]
+    reduced = h.expr.subs(dict.fromkeys(zeros, 0)) if zeros else h.expr
+    argstrs, expr = _EvaluatorPrinter(LambdaPrinter(), False)._preprocess(args, reduced)
+    return args, argstrs, expr
+
+
 def headline_js(h: registry.Headline) -> str:
     """``function(h){...}`` evaluating a closed form for accelerator fields ``h`` (SI; a field
     the part lacks is null; ``h._other`` holds each field's other reading)."""
-    symbols = sorted(h.expr.free_symbols, key=lambda s: (str(s), s.name))
-    names = {s: sp.Symbol(f"v{i}") for i, s in enumerate(symbols)}
-    lines = []
-    for s in symbols:
+    args, argstrs, expr = _as_evaluated(h)
+    names = {a: f"v{i:02d}" for i, a in enumerate(argstrs)}
+    lines, guards = [], []
+    for s, a in zip(args, argstrs):
         inp = h.inputs[s]
-        v = names[s].name
+        v = names[a]
         if inp.kind == "hw":
             first = f"h.{inp.ref[0]}"
             src = first if len(inp.ref) == 1 else f"({first} != null ? {first} : h.{inp.ref[1]})"
@@ -84,11 +120,14 @@ def headline_js(h: registry.Headline) -> str:
         else:
             src = _literal(registry._constant(inp))
         lines.append(f"{v} = {src}")
-    code = jscode(h.expr.xreplace(names))
+        if inp.kind == "hw":      # a field the part lacks (no fallback): no value, as in Python
+            guards.append(f"{v} == null")
+    code = _Printer(names).doprint(expr)
     if "Not supported" in code:
         raise ValueError(f"headline '{h.name}': its closed form does not print to JavaScript")
     code = " ".join(part.strip() for part in code.splitlines())
-    return "function (h) { var " + ", ".join(lines) + "; return " + code + "; }"
+    guard = f"if ({' || '.join(guards)}) return NaN; " if guards else ""
+    return "function (h) { var " + ", ".join(lines) + "; " + guard + "return " + code + "; }"
 
 
 def _accelerators() -> dict:
@@ -150,6 +189,9 @@ def generate() -> str:
     for name, h in registry.headlines().items():
         if h.closed_form and h.hardware_fields:
             fns.append(f"{json.dumps(name)}: {headline_js(h)}")
+        elif h.closed_form:      # reads no accelerator field: its value, for verdict rules
+            value = h.value(catalog.lookup("accelerators", "h100"))
+            fns.append(f"{json.dumps(name)}: function () {{ return {_literal(value)}; }}")
     out.append(",\n".join(fns))
     out += ["};", "})(window.LIVE = window.LIVE || {});", ""]
     return "\n".join(out)
@@ -234,3 +276,33 @@ def classify(name: str, meta: dict, run: str, accs, heads) -> str:
     if h is not None:            # a twin under another name (names={...}): its part's
         return "fixed"
     return "rerun" if meta["accelerator"] == run else "fixed"
+
+
+# --- the verdicts the page recomputes, in Python (what the tests and the report compare) ------
+def severity(label: str) -> float:
+    """How far a label is from "holds": holds 0, holds with caveat 1, off by N× 2 + N."""
+    if label == "holds":
+        return 0.0
+    if label == "holds with caveat":
+        return 1.0
+    m = re.match(r"off by ([\d.]+)×", label)
+    return 2 + float(m.group(1)) if m else math.inf
+
+
+def verdict(claim_id: str, entry: catalog.Entry, rules: dict | None = None) -> str | None:
+    """A live claim's label for the run's accelerator ``entry``: the worst ratio verdict over its
+    rules (None when one of its values is unbounded)."""
+    rules = live_rules() if rules is None else rules
+    worst = None
+    for r in rules[claim_id]:
+        part = entry if r["part"] in (None, "run") else catalog.lookup("accelerators", r["part"])
+        try:
+            x = registry.get(r["headline"]).value(part)
+        except (ZeroDivisionError, catalog.CatalogError):
+            return None
+        if not math.isfinite(x) or x <= 0:
+            return None
+        label = verdicts.ratio_verdict(r["claimed"], x, tuple(r["band"]))
+        if worst is None or severity(label) > severity(worst):
+            worst = label
+    return worst

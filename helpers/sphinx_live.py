@@ -74,9 +74,11 @@ def add_page_scripts(app, pagename, templatename, context, doctree):
     body = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     body = body.replace("<", "\\u003c")            # never '</script>' inside the script
     app.add_css_file("live/live.css")
-    app.add_js_file("live/generated.js")
+    # their own tags (a data- attribute keeps a bundler from merging them with the theme's
+    # scripts: an error in another script then cannot stop this one)
+    app.add_js_file("live/generated.js", **{"data-live": "registry"})
     app.add_js_file(None, body=f"window.LIVE_PAGE = {body};")
-    app.add_js_file("live/live.js")
+    app.add_js_file("live/live.js", **{"data-live": "runtime"})
 
 
 def _only_where_live(app, config):

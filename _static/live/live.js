@@ -10,11 +10,18 @@
   "use strict";
 
   // --- exact decimal arithmetic on a double (Python's round and format rules) --------------
+  var VIEW = new DataView(new ArrayBuffer(8));
   function exact(x) {          // {neg, i, f}: the double's exact decimal digits
     var neg = x < 0 || Object.is(x, -0), a = Math.abs(x);
-    if (a >= 1e21) return { neg: neg, i: BigInt(a).toString(), f: "" };
-    var s = a.toFixed(100), p = s.indexOf(".");
-    return { neg: neg, i: s.slice(0, p), f: s.slice(p + 1).replace(/0+$/, "") };
+    if (Number.isInteger(a)) return { neg: neg, i: BigInt(a).toString(), f: "" };
+    VIEW.setFloat64(0, a);
+    var hi = VIEW.getUint32(0), lo = VIEW.getUint32(4), ex = (hi >>> 20) & 0x7ff;
+    var mant = (BigInt(hi & 0xfffff) << 32n) | BigInt(lo), k;
+    if (ex === 0) k = 1074; else { mant |= 1n << 52n; k = 1075 - ex; }
+    // a = mant / 2^k = mant * 5^k / 10^k: k decimals, exactly
+    var d = (mant * 5n ** BigInt(k)).toString();
+    if (d.length <= k) d = "0".repeat(k - d.length + 1) + d;
+    return { neg: neg, i: d.slice(0, d.length - k), f: d.slice(d.length - k).replace(/0+$/, "") };
   }
 
   function incr(s) {           // a string of decimal digits plus one
@@ -210,7 +217,7 @@
     var rules = D.rules[claimId], worst = null;
     for (var k = 0; k < rules.length; k++) {
       var r = rules[k], part = r.part;
-      var h = (part == null || part === "run" || part === parts.run) ? hRun : parts.get(part);
+      var h = (part == null || part === "run") ? hRun : parts.get(part);
       var x = L.fn[r.headline] ? L.fn[r.headline](h) : null;
       if (x == null || !isFinite(x)) return null;
       var label = ratioVerdict(r.claimed, x, r.band || D.bands["default"]);

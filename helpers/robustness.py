@@ -730,7 +730,7 @@ def for_chapters(chapters_dir=None, recorded: dict | None = None) -> dict[str, d
     if chapters_dir is not None:
         res = results.read_results(chapters_dir)
         published = {k: v["value"] for k, v in res.items()}
-        run = catalog.accelerators().get((res.get("flops_per_byte") or {}).get("accelerator"))
+        run = _run_of(chapters_dir, res)
     out = {}
     for cid, meta in recorded.items():
         if cid not in RULES or (chapters_dir is not None and run is None):
@@ -749,6 +749,28 @@ def for_chapters(chapters_dir=None, recorded: dict | None = None) -> dict[str, d
             continue
         out[cid] = a.as_dict()
     return out
+
+
+def _run_of(chapters_dir, res: dict) -> catalog.Entry | None:
+    """The accelerator a folder of executed chapters ran for: its ``rerun.json`` (hardware and
+    overrides) when it has one, else the part of a result published under its headline's own
+    name (the run's value); None when neither says."""
+    import json
+    from pathlib import Path
+
+    from .notebook import accelerator
+
+    meta = Path(chapters_dir) / "rerun.json"
+    if meta.is_file():
+        try:
+            info = json.loads(meta.read_text(encoding="utf-8"))
+            return accelerator(info["hardware"], info.get("overrides") or None)
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    for name, r in res.items():
+        if r.get("headline") == name and r.get("accelerator"):
+            return catalog.accelerators().get(r["accelerator"])
+    return None
 
 
 def column(labels: dict[str, str], run=None, published: dict | None = None) -> list[str]:

@@ -162,3 +162,18 @@ def test_chapter_verdict_tables_get_the_column_and_headlines_their_interval():
     table = Chapter.verdict_table(fake, verdicts).splitlines()
     assert table[0].endswith("| robust? |") and len(table) == 2 + len(verdicts)
     assert "read in GiB" in next(line for line in table if line.startswith("| RP-7 "))
+
+
+def test_a_folder_of_executed_chapters_is_assessed_for_the_part_it_ran_for(tmp_path):
+    import json
+    import shutil
+
+    from helpers import paths
+
+    ch2 = next(p for p in paths.notebooks() if p.stem.startswith("02"))
+    shutil.copy2(ch2, tmp_path / ch2.name)
+    (tmp_path / "rerun.json").write_text(json.dumps({"hardware": "h100", "overrides": {}}))
+    found = robustness.for_chapters(tmp_path)
+    assert found["RP-7"]["text"] == robustness.assess("RP-7").text
+    assert found["RP-8"]["robust"] is True and set(found) == {
+        c for c, m in results.read_claims().items() if m["chapter"] == ch2.stem}

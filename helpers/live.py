@@ -255,24 +255,31 @@ def page_data(nb_path: Path | str, chapter: str) -> dict | None:
 
 def _run_key(res: dict, accs) -> str | None:
     keys = [m["accelerator"] for n, m in res.items()
-            if m.get("accelerator") and n.split("_")[0] not in accs]
+            if m.get("accelerator") and not names_a_part(n, accs)]
     if not keys:
         return None
     key = max(set(keys), key=keys.count)
     return key if key in accs else None
 
 
+def names_a_part(name: str, accs) -> bool:
+    """Whether a result's name names an accelerator (``h100_x``, ``kimi_k2_h100_stages``,
+    ``x_gb300``): by the naming rule of :mod:`helpers.results` it then means that part."""
+    padded = f"_{name}_"
+    return any(f"_{key}_" in padded for key in accs)
+
+
 def classify(name: str, meta: dict, run: str, accs, heads) -> str:
     """``live`` (a closed form of the run's accelerator: recomputed in the browser), ``rerun``
     (depends on the run's accelerator but is no closed form: needs a Python re-run) or
     ``fixed`` (names its part, or depends on no accelerator)."""
-    if name.split("_")[0] in accs or not meta.get("accelerator"):
-        return "fixed"
     h = heads.get(meta.get("headline") or "")
-    if h is not None and name == h.name:
+    if h is not None and name == h.name and meta.get("accelerator"):   # the run's value
         if h.closed_form:
             return "live" if h.hardware_fields else "fixed"
         return "rerun"
+    if names_a_part(name, accs) or not meta.get("accelerator"):
+        return "fixed"
     if h is not None:            # a twin under another name (names={...}): its part's
         return "fixed"
     return "rerun" if meta["accelerator"] == run else "fixed"

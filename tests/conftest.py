@@ -43,7 +43,12 @@ def results() -> dict:
 
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory) -> Path:
-    """Build the book from committed outputs, warnings as errors, into a temporary folder."""
+    """Build the book from committed outputs, warnings as errors, into a temporary folder
+    (or, when BOOK_PREBUILT names a built book's html folder, use that one: for iterating on
+    page tests without rebuilding)."""
+    import os
+    if os.environ.get("BOOK_PREBUILT"):
+        return Path(os.environ["BOOK_PREBUILT"])
     out = tmp_path_factory.mktemp("book")
     proc = run([str(VENV_BIN / "jupyter-book"), "build", str(ROOT), "--warningiserror",
                 "--path-output", str(out)], timeout=300)

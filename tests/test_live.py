@@ -347,6 +347,19 @@ def test_every_chapter_page_recomputes_live(built_book, book_server, browser):
             now = page.evaluate(READ)
             assert now["results"] == edited["results"], (stem, bad)
             assert page.locator("img[src=x]").count() == 0
+        if stem == first:                 # a link's text is never markup either
+            page.goto(f"{url}?live=%3Cb%3Ex&live.{field}=%3Cimg%20src=x%3E",
+                      wait_until="domcontentloaded")
+            _ready(page)
+            assert page.locator("img[src=x], .live-control b").count() == 0
+            assert "does not catalog" in page.text_content(".live-status"), stem
+            page.goto(f"{url}?live={OTHER}&live.{field}=%3Cimg%20src=x%3E",
+                      wait_until="domcontentloaded")
+            _ready(page)
+            assert page.locator("img[src=x]").count() == 0
+            assert page.text_content(f"#live-f-{field}-err"), stem
+            assert "not applied" in page.text_content(".live-status"), stem
+            assert page.evaluate(READ)["results"] == after["results"], stem   # the part only
         # reset: the committed page, and a URL without state
         page.click("[data-live-reset]")
         back = page.evaluate(READ)

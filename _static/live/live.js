@@ -580,7 +580,13 @@
       var v = q.get("live." + n);
       if (v !== null) { self.inputs[n].input.value = v; any = true; }
     });
-    if (!any || !this.edited()) this.apply(false);
+    if (!any) { this.apply(false); return; }
+    if (!this.edited()) {            // the link's part, without its unusable values
+      this.state = { acc: acc, set: {} };
+      this.apply(false);
+      this.status.textContent += " A value in the link is not usable (see the field above); " +
+        "it was not applied.";
+    }
   };
 
   L.recomputeAll = function () {   // the benchmark: one full recompute of the page, in ms

@@ -252,6 +252,11 @@
     return x == null ? "" : String(x);
   }
 
+  // whether a live claim reads the run's accelerator (a rule for a named part never moves)
+  function followsRun(id) {
+    return !!D.rules[id] && D.rules[id].some(function (r) { return r.part == null || r.part === "run"; });
+  }
+
   function Page() {
     var self = this;
     this.committed = new Map();      // element -> committed text
@@ -293,7 +298,7 @@
         var cells = tr.querySelectorAll("td"), id = cells[0] && cells[0].textContent.trim();
         if (!id || !P.claims[id] || !cells[v]) return;
         cells[v].setAttribute("data-claim", id);
-        if (d >= 0 && cells[d] && D.rules[id]) {
+        if (d >= 0 && cells[d] && followsRun(id)) {
           self.derivedCells.push({ el: cells[d], id: id });
           self.committed.set(cells[d], cells[d].textContent);
         }
@@ -516,6 +521,15 @@
         e.setAttribute("data-live-state", "same");
         e.removeAttribute("title");
       }
+    });
+    // the answer box: a live claim's line quotes its committed derived number in words
+    this.claims.forEach(function (c) {
+      var line = c.kind === "badge" && followsRun(c.id) ? c.el.parentElement : null;
+      if (!line) return;
+      line.classList.toggle("live-stale-line", !committed);
+      if (committed) line.removeAttribute("title");
+      else line.setAttribute("title", "the number in words is the committed page's; a re-run " +
+        "recomputes it: " + cmd);
     });
     this.derivedCells.forEach(function (c) {
       self.restore(c.el);

@@ -19,6 +19,9 @@ At build time, for the HTML builder only:
   strips code cells and math from the text it shows (``_static/search-snippets.js``, which
   Jupyter Book adds to every page, like every script in ``_static/``; it acts on the search page).
 * Empty "Show code cell source" toggles (a hidden cell with no source) are removed.
+* Tables and figures of a chapter are numbered in it ("Table 4.2", captions and references).
+* Phone tables: each body cell gets its column's name (``data-label``), and a table with a
+  "verdict" column the class ``has-verdict`` (``_static/book.css`` makes its rows cards).
 """
 from __future__ import annotations
 
@@ -555,6 +558,33 @@ def _label_cells(page: str) -> str:
     return TABLE_RE.sub(table, page)
 
 
+CAPTION_NUM_RE = re.compile(r'<span class="caption-number">(Table|Fig\.) (\d+) </span>')
+NUMREF_RE = re.compile(r'(<span class="std std-numref">)(Table|Fig\.) (\d+)(</span>)')
+
+
+def _chapter_numbers(texts: dict) -> dict[tuple[str, str], str]:
+    """Sphinx numbers tables and figures once across the book ("Table 33"); on a chapter page
+    (its title starts "4. ") they become "Table 4.2": the chapter, then the order in it."""
+    renumber = {}
+    for page in texts.values():
+        title = re.search(r"<h1>\s*(\d+)\.\s", page)
+        if not title:
+            continue
+        count: dict[str, int] = {}
+        for m in CAPTION_NUM_RE.finditer(page):
+            count[m.group(1)] = count.get(m.group(1), 0) + 1
+            renumber[(m.group(1), m.group(2))] = f"{title.group(1)}.{count[m.group(1)]}"
+    return renumber
+
+
+def _renumber(page: str, renumber: dict) -> str:
+    page = CAPTION_NUM_RE.sub(lambda m: '<span class="caption-number">'
+                              f'{m.group(1)} {renumber.get(m.group(1, 2), m.group(2))} </span>',
+                              page)
+    return NUMREF_RE.sub(lambda m: f"{m.group(1)}{m.group(2)} "
+                         f"{renumber.get(m.group(2, 3), m.group(3))}{m.group(4)}", page)
+
+
 def _post_process(app, exc) -> None:
     if exc is not None or app.builder.format != "html":
         return
@@ -573,6 +603,7 @@ def _post_process(app, exc) -> None:
     extra_css = "\n/* MathJax SVG (build-time) */\n" + rendered["css"] + "\n" + _icon_css(icons)
     bundles = _Bundles(outdir, extra_css, _used_names(outdir, texts.values(), rendered))
     by_page = dict(zip(with_math, rendered["pages"]))
+    renumber = _chapter_numbers(texts)
     for path, page in texts.items():
         name = path.relative_to(outdir).as_posix()
         page_dir = posixpath.dirname(name)
@@ -590,6 +621,7 @@ def _post_process(app, exc) -> None:
                           r'|<script src="[^"]*searchindex\.js"></script>\s*', "", page)
         page = _drop_empty_toggles(page)
         page = _label_cells(page)
+        page = _renumber(page, renumber)
         if 'class="bd-sidebar-secondary' not in page:
             # sphinx-book-theme's margin-note observer assumes this sidebar exists (a page with
             # no "on this page" list has none): an empty, hidden one keeps it from throwing

@@ -111,8 +111,14 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         return io.BytesIO(body)
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):  # a page closed mid-transfer: fine
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
 def serve(root: Path):
-    server = http.server.ThreadingHTTPServer(
+    server = _Server(
         ("127.0.0.1", 0), functools.partial(_Quiet, directory=str(root)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}"
@@ -150,7 +156,14 @@ def first_load(browser, root: Path, base: str, rel: str) -> dict:
     page.goto(f"{base}/{rel}", wait_until="networkidle")
     page.wait_for_timeout(300)
     tables = page.evaluate(TABLES)
+    images = page.evaluate("() => [...document.images].map(i => i.currentSrc || i.src)")
     ctx.close()
+    lazy = 0  # images not fetched yet (they load as the reader scrolls near them)
+    for url in set(images) - set(reqs):
+        u = urlparse(url)
+        f = root / unquote(u.path).lstrip("/")
+        if u.hostname == "127.0.0.1" and f.is_file():
+            lazy += sizes(f)[1]
     raw = gz = 0
     missing = []
     for url in reqs:
@@ -161,7 +174,7 @@ def first_load(browser, root: Path, base: str, rel: str) -> dict:
             raw, gz = raw + r, gz + g
         else:
             missing.append(url)
-    return {"raw": raw, "gz": gz, "requests": len(reqs), "console": console,
+    return {"raw": raw, "gz": gz, "lazy": lazy, "requests": len(reqs), "console": console,
             "tables": tables, "unmeasured": missing}
 
 
@@ -227,7 +240,8 @@ def main(argv=None) -> int:
     lines = [f"# {root}  ({time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())})",
              "# first load, empty cache, 390x844; gz = gzip -6 of every response;"
              " math = s to readable math, slow phone (400 kbit/s, 400 ms RTT, CPU/4)",
-             f"{'page':38} {'raw KB':>8} {'gz KB':>7} {'reqs':>5} {'console':>7}"
+             "# +lazy = gz KB of the images not fetched on first load (they load on scrolling)",
+             f"{'page':38} {'raw KB':>8} {'gz KB':>7} {'+lazy':>6} {'reqs':>5} {'console':>7}"
              f" {'tables wide/scroll/all':>22} {'math s':>7}"]
     details = []
     with sync_playwright() as p:
@@ -242,6 +256,7 @@ def main(argv=None) -> int:
                 ts = "-"
             tb = m["tables"]
             lines.append(f"{rel:38} {m['raw'] / 1024:8.0f} {m['gz'] / 1024:7.0f}"
+                         f" {m['lazy'] / 1024:6.0f}"
                          f" {m['requests']:5d} {len(m['console']):7d}"
                          f" {tb['wide']:>10}/{tb['scrolls']}/{tb['n']:<7}"
                          f" {ts:>7}")

@@ -236,3 +236,13 @@ def test_pages_render_offline(built_book, book_server, browser):
             assert info["math"] >= 10, f"{rel}: only {info['math']} typeset equations"
             assert len(info["imgs"]) >= 1, f"{rel}: no figure"
         ctx.close()
+
+
+def test_chapter_tables_and_figures_are_numbered_in_their_chapter(built_book):
+    """Captions and references read "Table 4.2": chapter 4's second table."""
+    for page in sorted((built_book / "chapters").glob("*.html")):
+        html = _html(page)
+        chapter = re.search(r"<h1>\s*(\d+)\.\s", html).group(1)
+        numbers = re.findall(r'<span class="caption-number">(?:Table|Fig\.) ([\d.]+) </span>', html)
+        assert numbers, f"{page.name}: no numbered caption"
+        assert all(n.startswith(f"{chapter}.") for n in numbers), f"{page.name}: {numbers[:5]}"

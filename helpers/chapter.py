@@ -110,12 +110,7 @@ class Chapter:
         """Show a table; with ``caption`` (and ``label``, e.g. ``"tbl-hardware-ratio"``) it is a
         numbered MyST table the prose cites as ``{numref}`tbl-hardware-ratio```."""
         body = md_table(headers, rows, align=align)
-        if caption is not None:
-            if label is not None and not TABLE_LABEL.match(label):
-                raise ValueError(f"table label '{label}' must look like tbl-some-name")
-            name = f":name: {label}\n" if label else ""
-            body = f":::{{table}} {one_line(caption)}\n{name}\n{body}\n:::"
-        show_markdown(body)
+        show_markdown(body if caption is None else captioned(body, caption, label))
 
     def verdicts(self, verdicts: dict, sections: dict, *, caveat_header: str = "caveat",
                  answers: dict[str, str] | None = None) -> None:
@@ -125,7 +120,8 @@ class Chapter:
         in words, and the derived number ``answers[id]``, default the derived text), for the
         chapter's first screen (``{glue:md}`answer_box```)."""
         results.record_verdicts(verdicts, sections, caveat_header=caveat_header)
-        show_markdown(self.verdict_table(verdicts, caveat_header=caveat_header))
+        show_markdown(captioned(self.verdict_table(verdicts, caveat_header=caveat_header),
+                                VERDICT_CAPTION))
         lines = []
         for cid, (_claimed, derived, verdict, _caveat) in verdicts.items():
             short = claims.get(cid).short
@@ -133,7 +129,6 @@ class Chapter:
             lines.append(f"* {verdict_badge(cid, verdict)} {cid}: {md_text(short)}: "
                          f"{md_text(number)}")
         results.publish_markdown("answer_box", "\n".join(lines))
-
 
     def verdict_table(self, verdicts: dict, *, caveat_header: str = "caveat") -> str:
         """The verdict table: claim, claimed, derived, verdict, caveat and *robust?*, whether
@@ -161,6 +156,16 @@ def interval_text(name: str, acc: catalog.Entry) -> str:
 
 
 TABLE_LABEL = re.compile(r"^tbl-[a-z0-9][a-z0-9-]*$")
+VERDICT_CAPTION = ("Verdicts: what was claimed, what the book derives, the label the book's rule "
+                   "gives, and whether it survives the ranges of its inputs")
+
+
+def captioned(body: str, caption: str, label: str | None = None) -> str:
+    """A Markdown table as a numbered MyST table with ``caption`` (and a ``label`` to cite)."""
+    if label is not None and not TABLE_LABEL.match(label):
+        raise ValueError(f"table label '{label}' must look like tbl-some-name")
+    name = f":name: {label}\n" if label else ""
+    return f":::{{table}} {one_line(caption)}\n{name}\n{body}\n:::"
 _BADGE_CLASS = {"holds": "holds", "holds with caveat": "caveat", "does not follow": "nofollow"}
 
 

@@ -324,6 +324,8 @@ def test_every_chapter_page_recomputes_live(built_book, book_server, browser):
         assert again["results"] == after["results"] and again["claims"] == after["claims"], stem
         # one field edited (rerun --set), on the committed accelerator
         page.click("[data-live-reset]")
+        if not page.is_visible("[data-live-field]"):     # the fields fold away: open them
+            page.click(".live-more > summary")
         field = data["fields"][0]
         old = h100.fields[field].value
         new = old * 2 if catalog.SCHEMAS["accelerators"][field][0] != "count" else old * 2

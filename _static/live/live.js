@@ -356,7 +356,12 @@
       inp.addEventListener("input", function () { self.edited(); });
       inp.addEventListener("change", function () { self.edited(); });
     });
-    box.appendChild(grid);
+    // the fields fold away so the control takes two lines on a phone; a link that sets a
+    // field opens them
+    this.more = el("details", { "class": "live-more" });
+    this.more.appendChild(el("summary", {}, "Edit the inputs"));
+    this.more.appendChild(grid);
+    box.appendChild(this.more);
     this.status = el("p", { "class": "live-status", role: "status", "aria-live": "polite" }, "");
     box.appendChild(this.status);
     this.rerunBox = el("p", { "class": "live-rerun", hidden: "" });
@@ -594,6 +599,7 @@
       var v = q.get("live." + n);
       if (v !== null) { self.inputs[n].input.value = v; any = true; }
     });
+    if (any) this.more.open = true;
     if (!any) { this.apply(false); return; }
     if (!this.edited()) {            // the link's part, without its unusable values
       this.state = { acc: acc, set: {} };

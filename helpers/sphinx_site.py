@@ -95,6 +95,7 @@ URL_RE = re.compile(r'url\((["\']?)(?!data:|https?:|/|#)([^)"\']+)\1\)')
 
 # theme icons (Font Awesome names as the theme's templates write them) -> solid/brand pack
 FA_PREFIX = {"fab": "brands", "fa-brands": "brands"}
+FA_STYLES = ("fa", "fas", "fab", "far", "fa-solid", "fa-brands", "fa-regular")
 # icons that CSS draws before/after text (admonition titles, links): selector -> icon
 CSS_ICONS = {
     ".admonition>.admonition-title:after, div.admonition>.admonition-title:after": "bell",
@@ -252,8 +253,10 @@ def _svg_icon(icons, classes: str, extra: str, name: str) -> str:
     for icon in names:
         if (pack, icon) in icons:
             w, h, d = icons[(pack, icon)]
-            keep = " ".join(c for c in cls if not c.startswith("fa") or c in ("fa-lg",))
-            return (f'<svg class="icon {keep}" data-icon="{icon}"{extra} viewBox="0 0 {w} {h}"'
+            # as Font Awesome's own script does: the style prefix (fa-solid, fab...) goes, the
+            # icon's name, its modifiers and the theme's classes stay (the theme's CSS uses them)
+            keep = " ".join(c for c in cls if c not in FA_STYLES)
+            return (f'<svg class="book-icon {keep}" data-icon="{icon}"{extra} viewBox="0 0 {w} {h}"'
                     f' aria-hidden="true" focusable="false"><path fill="currentColor"'
                     f' d="{d}"/></svg>')
     raise ExtensionError(f"{name}: no SVG for the icon {classes!r}")
@@ -509,7 +512,7 @@ def _used_names(outdir: Path, pages, rendered: dict) -> set[str]:
     """Every word of every page, every script under _static/ (but the icon kit, which names
     all its icons) and the typeset math: the class and id names a rule may need."""
     words = re.compile(r"[A-Za-z0-9_-]+")
-    used = {"icon", "fa-lg", "has-verdict"}  # classes this module adds
+    used = {"book-icon", "fa-lg", "has-verdict"}  # classes this module adds
     for text in pages:
         used.update(words.findall(text))
     for js in (outdir / "_static").rglob("*.js"):

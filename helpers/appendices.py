@@ -68,12 +68,13 @@ def _add_robustness(rows: list[dict], chapters_dir) -> None:
 
 
 def robustness_counts(rows: list[dict]) -> dict[str, int]:
-    """How many claims are robust over their inputs' ranges, how many flip, how many rest on
-    inputs that carry no range, how many are not numeric."""
-    counts = {"robust": 0, "flips": 0, "no ranged input": 0, "not numeric": 0}
+    """How many claims are robust over their inputs' ranges, how many flip, how many are
+    untested (no input they read carries a range), how many are not numeric."""
+    from .robustness import UNTESTED
+    counts = {"robust": 0, "flips": 0, "untested": 0, "not numeric": 0}
     for r in rows:
-        if r["robustness"].endswith("(no ranged input)"):
-            counts["no ranged input"] += 1
+        if r["robustness"] == UNTESTED:
+            counts["untested"] += 1
         elif r["robust"] is True:
             counts["robust"] += 1
         elif r["robust"] is False:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+import re
 from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -80,29 +81,99 @@ class Var:
     unit: str = ""                   # the field's unit (for a reader: values in it)
     other: float | None = None       # the field's other reading (also_read_as), SI
     other_unit: str = ""
+    words: str = ""                  # unit words replacing a bare ratio's ("a year")
 
-    def shown(self, si: float) -> str:
-        """``si`` in the field's unit, 3 significant figures: "3.2 TB/s"."""
-        from .fmt import num
+    def in_unit(self, si: float) -> float:
+        """``si`` in the field's catalog unit (the SI value where the unit is unknown)."""
         if not self.unit or self.unit not in U.UNITS:
-            return num(si)
-        x = si / U.UNITS[self.unit][1]
-        return f"{num(x)} {self.unit}" if self.unit not in ("ratio", "count") else num(x)
+            return float(si)
+        return float(si) / U.UNITS[self.unit][1]
+
+    def shown(self, si: float, unit: bool = True) -> str:
+        """``si`` in the field's unit, 3 significant figures: "3.2 TB/s" ("3.2" without the
+        unit)."""
+        from .fmt import num
+        x = num(self.in_unit(si))
+        if not unit:
+            return x
+        if self.words:
+            return f"{x} {self.words}"
+        if not self.unit or self.unit not in U.UNITS or self.unit in ("ratio", "count"):
+            return x
+        return f"{x} {self.unit}s" if self.unit == "year" and x != "1" else f"{x} {self.unit}"
+
+    @property
+    def range_text(self) -> str:
+        """"range 0.1–0.2" (the field's unit is the flip value's)."""
+        return f"range {self.shown(self.low, False)}–{self.shown(self.high, False)}"
 
 
 # accelerator fields in a reader's words (a verdict table's column is read on a phone)
 FIELD_WORDS = {"hbm_capacity": "HBM capacity", "hbm_bandwidth": "HBM bandwidth",
-               "bf16_dense_flops": "BF16 FLOP/s", "fp8_dense_flops": "FP8 FLOP/s",
-               "fp4_dense_flops": "FP4 FLOP/s", "scale_up_domain": "scale-up domain",
+               "bf16_dense_flops": "dense BF16", "fp8_dense_flops": "dense FP8",
+               "fp4_dense_flops": "dense FP4", "scale_up_domain": "scale-up domain",
                "scale_up_bandwidth": "scale-up bandwidth",
                "scale_out_bandwidth": "scale-out bandwidth", "tdp": "TDP"}
 
+# other catalogs' fields in a reader's words: ``(kind, field): (label, unit words)``; "{e}" is
+# the entry's short name, unit words replace the catalog unit where it is a bare ratio
+PHRASES = {
+    ("costs", "life"): ("the service life", ""),
+    ("costs", "rate"): ("the cost of capital", "a year"),
+    ("costs", "utilisation"): ("utilisation", ""),
+    ("costs", "pue"): ("PUE", ""),
+    ("costs", "electricity"): ("electricity", ""),
+    ("costs", "tdp_fraction"): ("the power drawn as a share of TDP", ""),
+    ("costs", "network_share"): ("the network's share of the capital", ""),
+    ("costs", "price_performance_ooms_per_year"): ("price-performance improves",
+                                                   "orders of magnitude a year"),
+    ("costs", "price"): ("{e}'s price", ""),
+    ("costs", "capacity_2030"): ("data-centre capacity in 2030", ""),
+    ("costs", "compute_tray_power"): ("an NVL72 compute tray's power", ""),
+    ("costs", "switch_trays_power"): ("the NVL72 switch trays' power", ""),
+    ("models", "total_params"): ("{e}'s total parameters", ""),
+    ("models", "active_params"): ("{e}'s active parameters", ""),
+    ("models", "training_tokens"): ("{e}'s training tokens", ""),
+    ("training_runs", "gpu_hours"): ("{e}'s GPU-hours", ""),
+    ("training_runs", "output_tokens"): ("DeepSeek's output tokens in a day", ""),
+    ("attention_reports", "context"): ("{e}'s context", ""),
+    ("usage", "prefill_tokens_per_node"): ("DeepSeek's prefill tokens/s per node", ""),
+    ("usage", "decode_tokens_per_node"): ("DeepSeek's decode tokens/s per node", ""),
+    ("prices", "cache_read"): ("{e}'s cache-hit price", ""),
+    ("prices", "input"): ("{e}'s input price", ""),
+}
+
+_VENDORS = ("NVIDIA ", "AMD Instinct ", "AMD ", "Google ")
+
+
+def short_name(kind: str, key: str) -> str:
+    """An entry's name, short: "H100" for "NVIDIA H100 SXM (80 GB)", "Llama 3 8B" for "Llama 3
+    8B pre-training", "DeepSeek-V3" (an entry keyed by an accelerator is named by it)."""
+    accs = catalog.accelerators()
+    entry = accs.get(key) if kind in ("accelerators", "costs", "achievable") else None
+    if entry is None:
+        entry = catalog.load(kind).get(key)
+    name = (entry.text.get("name") if entry is not None else "") or key.replace("_", " ")
+    for v in _VENDORS:
+        if name.startswith(v):
+            name = name[len(v):]
+    name = re.split(r" \(|, |: ", name)[0]
+    name = re.sub(r" (SXM\d*|pre-training)$", "", name)
+    return name
+
 
 def input_label(kind: str, key: str, name: str) -> str:
-    """An input as a reader reads it: "h100 HBM bandwidth", "life (assumptions)"."""
+    """An input as a reader reads it: "H100's HBM bandwidth", "the service life"."""
     if kind == "accelerators":
-        return f"{key} {FIELD_WORDS.get(name, name.replace('_', ' '))}"
-    return f"{name.replace('_', ' ')} ({key.replace('_', ' ')})"
+        return f"{short_name(kind, key)}'s {FIELD_WORDS.get(name, name.replace('_', ' '))}"
+    label = PHRASES.get((kind, name), ("", ""))[0]
+    if label:
+        return label.replace("{e}", short_name(kind, key))
+    return f"{short_name(kind, key)}: {name.replace('_', ' ')}"
+
+
+def unit_words(kind: str, name: str) -> str:
+    return PHRASES.get((kind, name), ("", ""))[1]
 
 
 def _field_var(kind: str, key: str, name: str, entry: Entry, label: str = "") -> Var | None:
@@ -116,7 +187,8 @@ def _field_var(kind: str, key: str, name: str, entry: Entry, label: str = "") ->
     other = U.other_reading(f)
     return Var(f"{kind}.{key}.{name}", label or input_label(kind, key, name), float(f.si),
                rng[0], rng[1], basis, "standard error" in basis, f.unit,
-               None if other is None else float(other), f.also_read_as)
+               None if other is None else float(other), f.also_read_as,
+               unit_words(kind, name))
 
 
 def _part(part) -> Entry:

@@ -30,8 +30,14 @@ holds with caveat; off, claim too high; off, claim too low; does not follow) is 
 * jointly: every corner of the box (up to 2^10), else the corners of no input but 256
   uniform draws (``numpy.random.default_rng(0)``), plus the one-at-a-time points.
 
-A verdict is *robust* when no point gives another class. The text is short (a phone's
-column): "robust", or "holds; off by 1.6× if h100 hbm_capacity is read in GiB".
+A verdict is *robust* (``robust: True``) when it was tested over at least one input's range
+and no point gives another class; it *flips* (``False``) when some point does; it is
+*untested* (``None``, "untested: no input has a range") when nothing it reads carries a range,
+and *not numeric* (``None``) when the rule judges logic. The text is short (a phone's column)
+and in a reader's words (the catalog entry's name and a field label): "robust (3 ranges)",
+"→ off by 1.5× (claim too low) if H200's HBM capacity read in GiB", "→ holds with caveat if
+price-performance improves ≤ 0.127 orders of magnitude a year (range 0.1–0.2); or if the
+service life ≥ 6.2 years".
 :func:`summary` gives one claim's, :func:`table` every claim's.
 """
 from __future__ import annotations
@@ -532,6 +538,8 @@ RULES: dict[str, Rule] = {r.claim: r for r in [
 
 # --- robustness --------------------------------------------------------------------------------
 
+UNTESTED = "untested: no input has a range"
+
 POINTS = 9          # one input at a time: points across its range
 BISECT = 30
 JOINT_SAMPLES = 256
@@ -561,7 +569,24 @@ class Flip:
         if v.other is not None and self.end == v.other:
             return f"{v.label} read in {v.other_unit}"
         side = "≥" if self.end > v.central else "≤"
-        return f"{v.label} {side} {v.shown(self.value)}"
+        return f"{v.label} {side} {v.shown(self.value)} ({v.range_text})"
+
+    @property
+    def short(self) -> str:
+        """The input and its flip value, no range (a second flip in the ledger's column)."""
+        v = self.var
+        if v.other is not None and self.end == v.other:
+            return f"{v.label} in {v.other_unit}"
+        return f"{v.label} {'≥' if self.end > v.central else '≤'} {v.shown(self.value)}"
+
+    @property
+    def value_in_unit(self) -> float:
+        """The flip value in the field's catalog unit, 3 significant figures (9,900 TFLOP/s,
+        not 9.900000000084982e15 FLOP/s)."""
+        x = self.var.in_unit(self.value)
+        if x == 0 or not math.isfinite(x):
+            return x
+        return float(f"{x:.3g}")
 
     @property
     def distance(self) -> float:
@@ -575,7 +600,7 @@ class Robustness:
     how: str
     numeric: bool
     label: str | None                    # at central values
-    robust: bool | None                  # None: not numeric
+    robust: bool | None                  # None: not numeric, or untested (no ranged input)
     inputs: tuple[intervals.Var, ...] = ()
     flips: tuple[Flip, ...] = ()         # one input at a time, nearest flip first
     joint: tuple[str, ...] = ()          # the classes reached over the whole box
@@ -586,17 +611,31 @@ class Robustness:
         return self.flips[0] if self.flips else None
 
     @property
+    def status(self) -> str:
+        """"robust" (tested over >= 1 range, holds), "flips", "untested" (no input it reads
+        has a range), or "not numeric"."""
+        if not self.numeric:
+            return "not numeric"
+        if not self.inputs:
+            return "untested"
+        return "robust" if self.robust else "flips"
+
+    @property
     def text(self) -> str:
         """A short line: "robust", "→ off by 1.61× (claim too high) if ...", "not numeric"."""
         if not self.numeric:
             return "not numeric"
         if not self.inputs:
-            return "robust (no ranged input)"
+            return UNTESTED
         if self.robust:
             n = len(self.inputs)
             return f"robust ({n} range{'s' if n > 1 else ''})"
         if self.flip is not None:
-            more = f" (+{len(self.flips) - 1} more)" if len(self.flips) > 1 else ""
+            more = ""
+            if len(self.flips) == 2:
+                more = f"; or if {self.flips[1].short}"
+            elif len(self.flips) > 2:
+                more = f"; or if {self.flips[1].short} (+{len(self.flips) - 2} more)"
             return f"→ {self.flip.label} if {self.flip.phrase}{more}"
         others = sorted(set(self.joint) - {verdict_class(self.label)})
         return "flips only jointly: " + ", ".join(others)
@@ -604,9 +643,11 @@ class Robustness:
     def as_dict(self) -> dict:
         f = self.flip
         return {"claim": self.claim, "numeric": self.numeric, "label": self.label,
-                "robust": self.robust, "text": self.text,
+                "robust": self.robust, "status": self.status, "text": self.text,
                 "flips_on": f.var.id if f else None,
-                "flip_value": f.value if f else None,
+                "flips_on_text": f.var.label if f else None,
+                "flip_value": f.value_in_unit if f else None,
+                "flip_unit": f.var.unit if f else None,
                 "flip_value_text": f.var.shown(f.value) if f else None,
                 "flip_label": f.label if f else None,
                 "inputs": [v.id for v in self.inputs], "classes": list(self.joint),
@@ -662,7 +703,7 @@ def assess(claim_id: str, run=None, published: dict | None = None) -> Robustness
         method = "sampling"
     joint = {c0} | {verdict_class(at(p)) for p in points} if vs else {c0}
     joint |= {verdict_class(f.label) for f in flips}
-    robust = not flips and joint == {c0}
+    robust = (not flips and joint == {c0}) if vs else None
     out = Robustness(claim_id, rule.how, True, label0, robust, tuple(vs), tuple(flips),
                      tuple(sorted(joint)), method if vs else "")
     _ASSESSED[key] = out
@@ -694,8 +735,11 @@ def _flips(at, v: intervals.Var, c0: str) -> list[Flip]:
 
 def summary(claim_id: str, run=None, published: dict | None = None) -> dict:
     """One claim's robustness as plain data (what ``python -m helpers claims --json`` carries):
-    ``robust`` (None when not numeric), ``text``, ``flips_on`` (an input id), ``flip_value`` (SI)
-    and ``flip_value_text`` (in the field's unit), ``flip_label``, ``inputs``, ``classes``."""
+    ``robust`` (True: tested and holds; False: flips; None: untested or not numeric),
+    ``status`` ("robust", "flips", "untested", "not numeric"), ``text``, ``flips_on`` (an input
+    id) and ``flips_on_text`` (its reader's label), ``flip_value`` (in the field's catalog unit,
+    3 significant figures) with ``flip_unit``, ``flip_value_text``, ``flip_label``, ``inputs``,
+    ``classes``."""
     return assess(claim_id, run, published).as_dict()
 
 

@@ -101,16 +101,47 @@ def test_a_widened_range_flips_a_verdict_at_the_right_value(monkeypatch):
     assert a.flip.var.id == "accelerators.h100.hbm_bandwidth"
     assert a.flip.value == pytest.approx(2 * 80e9 / 60e-3, rel=1e-6)
     assert a.flip.label.startswith("off by") and "claim too low" in a.flip.label
-    assert a.text.startswith("→ off by") and "h100 HBM bandwidth ≤ 2.67 TB/s" in a.text
+    assert a.text.startswith("→ off by") and "H100's HBM bandwidth ≤ 2.67 TB/s" in a.text
+    assert "(range 1.00–3.35)" in a.text                  # the input's range, in its unit
     s = robustness.summary("RP-8")
     assert s["robust"] is False and s["flips_on"] == "accelerators.h100.hbm_bandwidth"
+    assert s["status"] == "flips" and s["flips_on_text"] == "H100's HBM bandwidth"
+    assert (s["flip_value"], s["flip_unit"]) == (2.67, "TB/s")     # catalog unit, no float noise
 
 
 def test_a_flip_on_the_other_reading_says_so():
     """RP-7 (the median drain time over the catalog) is held by a hair: one capacity read in
     GiB tips the median past 1.5 x 20 ms."""
     a = robustness.assess("RP-7")
-    assert a.robust is False and "read in GiB" in a.text
+    assert a.robust is False and "H200's HBM capacity read in GiB" in a.text
+
+
+def test_a_verdict_whose_inputs_carry_no_range_is_untested_not_robust(monkeypatch):
+    """Robustness is tri-state: True only when tested over at least one range. A rule that
+    reads no ranged input (here GB-5, the arithmetic on the claim's own numbers) is None."""
+    a = robustness.assess("GB-5")
+    assert a.numeric and a.robust is None and a.status == "untested"
+    assert a.text == robustness.UNTESTED and not a.text.startswith("robust")
+    s = robustness.summary("GB-5")
+    assert s["robust"] is None and s["status"] == "untested"
+    assert robustness.column({"GB-5": a.label}) == [robustness.UNTESTED]
+    from helpers.appendices import robustness_counts
+    rows = [{"robust": None, "robustness": robustness.UNTESTED},
+            {"robust": True, "robustness": "robust (1 range)"},
+            {"robust": None, "robustness": "not numeric"}]
+    assert robustness_counts(rows) == {"robust": 1, "flips": 0, "untested": 1, "not numeric": 1}
+
+
+def test_inputs_are_named_in_a_reader_s_words():
+    assert intervals.input_label("accelerators", "rubin", "bf16_dense_flops") == \
+        "Rubin's dense BF16"
+    assert intervals.input_label("accelerators", "h200", "hbm_capacity") == "H200's HBM capacity"
+    assert intervals.input_label("costs", "assumptions", "price_performance_ooms_per_year") \
+        == "price-performance improves"
+    assert intervals.input_label("models", "deepseek_v3", "total_params") == \
+        "DeepSeek-V3's total parameters"
+    texts = [r["text"] for r in robustness.table()]
+    assert not [t for t in texts if "_" in t or "(assumptions)" in t], texts
 
 
 def test_qualitative_claims_are_not_numeric_and_the_table_is_complete():
@@ -118,7 +149,8 @@ def test_qualitative_claims_are_not_numeric_and_the_table_is_complete():
     assert [r["claim"] for r in rows] == list(results.read_claims())
     by_id = {r["claim"]: r for r in rows}
     assert by_id["RP-22"]["text"] == "not numeric" and by_id["RP-22"]["robust"] is None
-    assert all(isinstance(r["robust"], bool) for r in rows if r["numeric"])
+    assert all(isinstance(r["robust"], bool) == (r["status"] in ("robust", "flips"))
+               for r in rows if r["numeric"])
     assert sum(r["robust"] is False for r in rows) >= 2
 
 

@@ -63,10 +63,10 @@ def cmd_claims(args) -> int:
     from . import robustness
     found = robustness.for_chapters(_from_dir(args.from_dir), res)
     if args.json:
-        for cid, c in res.items():   # robust: true | false | null (not numeric, not assessed)
+        for cid, c in res.items():   # robust: true | false | null (untested, not numeric, ...)
             r = found[cid]
             c.update(robust=r["robust"], robustness=r["text"], flips_on=r["flips_on"],
-                     flip_value=r["flip_value"])
+                     flip_value=r["flip_value"], flip_unit=r.get("flip_unit"))
         print(json.dumps(res, indent=2, sort_keys=True))
         return 0
     for cid, c in res.items():

@@ -45,11 +45,11 @@ def test_ledger_has_a_row_with_a_verdict_for_every_claim_id():
 
 
 def test_ledger_shows_each_claim_s_robustness():
-    """The robust? column: robust, a flip, no ranged input, or not numeric; never "—" (a rule
+    """The robust? column: robust, a flip, untested, or not numeric; never "—" (a rule
     that no longer gives its chapter's label) for the committed run."""
     rows = _ledger_table_rows()
     shown = {cid: cells[6] for cid, cells in rows.items()}
-    assert all(t.startswith(("robust", "→", "flips only jointly", "not numeric"))
+    assert all(t.startswith(("robust", "→", "flips only jointly", "untested", "not numeric"))
                for t in shown.values()), shown
 
 

@@ -132,6 +132,17 @@ def test_a_verdict_whose_inputs_carry_no_range_is_untested_not_robust(monkeypatc
     assert robustness_counts(rows) == {"robust": 1, "flips": 0, "untested": 1, "not numeric": 1}
 
 
+def test_the_h100_s_achieved_rates_test_the_roofline_claims():
+    """RP-1 and RP-2 read the H100's peak FLOP/s and bandwidth; their range down to the achieved
+    rates (achievable.yaml) makes them tested, and the flip is found inside that range."""
+    for cid in ("RP-1", "RP-2"):
+        a = robustness.assess(cid)
+        assert a.status in ("robust", "flips"), cid
+        assert "accelerators.h100.bf16_dense_flops" in {v.id for v in a.inputs}
+        if a.flip is not None:
+            assert a.flip.var.low <= a.flip.value <= a.flip.var.high
+
+
 def test_inputs_are_named_in_a_reader_s_words():
     assert intervals.input_label("accelerators", "rubin", "bf16_dense_flops") == \
         "Rubin's dense BF16"
@@ -184,8 +195,8 @@ def test_chapter_verdict_tables_get_the_column_and_headlines_their_interval():
     low, central, high = intervals.interval("drain_ms", b200)
     h = registry.get("drain_ms")
     assert interval_text("drain_ms", b200) == f"{h.text(central)} ({h.text(low)}–{h.text(high)})"
-    assert interval_text("flops_per_byte", "h100") == registry.get("flops_per_byte").text(
-        intervals.interval("flops_per_byte", "h100")[1])            # no range: the value alone
+    assert interval_text("flops_per_byte", "h200") == registry.get("flops_per_byte").text(
+        intervals.interval("flops_per_byte", "h200")[1])            # no range: the value alone
     recorded = results.read_claims()
     fake = SimpleNamespace(acc=catalog.accelerators()["h100"],
                            values={k: v["value"] for k, v in results.read_results().items()})

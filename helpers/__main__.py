@@ -66,7 +66,8 @@ def cmd_claims(args) -> int:
         for cid, c in res.items():   # robust: true | false | null (untested, not numeric, ...)
             r = found[cid]
             c.update(robust=r["robust"], robustness=r["text"], flips_on=r["flips_on"],
-                     flip_value=r["flip_value"], flip_unit=r.get("flip_unit"))
+                     flip_value=r["flip_value"], flip_unit=r.get("flip_unit"),
+                     robust_status=r.get("status"))
         print(json.dumps(res, indent=2, sort_keys=True))
         return 0
     for cid, c in res.items():

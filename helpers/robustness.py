@@ -432,8 +432,8 @@ def _rp23(e):
 
 
 def _gb1(e):
-    claim = (e.c("GB-1", "long_life_low") + e.c("GB-1", "long_life_high")) / 2
-    return ratio_verdict(claim, e.h("economic_life_years", "h100"))
+    return _range_nearer(e.c("GB-1", "long_life_low"), e.c("GB-1", "long_life_high"),
+                         e.h("economic_life_years", "h100"))
 
 
 def _gb2(e):
@@ -526,7 +526,7 @@ RULES: dict[str, Rule] = {r.claim: r for r in [
     Rule("RP-6", "rack HBM vs >= 10 TB and Kimi K2 FP8 vs 1 TB, farthest", fn=_rp6),
     # chapter 7
     Rule("RP-23", "DeepSeek's price over its owned cost vs 1", fn=_rp23),
-    Rule("GB-1", "H100 economic life vs the claimed 12.5 years", fn=_gb1),
+    Rule("GB-1", "H100 economic life vs the claimed 10-15 years (nearer end)", fn=_gb1),
     Rule("GB-2", "prefill KV share of HBM at the compute-bound batch >= 1", fn=_gb2),
     Rule("GB-3", "NVL72 rack power vs 110 kW",
          parts=(Ratio("nvl72_rack_power_kw", "run", _gb3_mid),)),
@@ -570,6 +570,15 @@ class Flip:
             return f"{v.label} read in {v.other_unit}"
         side = "≥" if self.end > v.central else "≤"
         return f"{v.label} {side} {v.shown(self.value)} ({v.range_text})"
+
+    @property
+    def reached(self) -> str:
+        """The label the flip leads to: an "off by N×" is the factor at the range's end, so it
+        reads "off by up to N×" unless the flip is the other reading itself."""
+        v = self.var
+        if self.label.startswith("off by") and not (v.other is not None and self.end == v.other):
+            return self.label.replace("off by", "off by up to", 1)
+        return self.label
 
     @property
     def short(self) -> str:
@@ -631,12 +640,14 @@ class Robustness:
             n = len(self.inputs)
             return f"robust ({n} range{'s' if n > 1 else ''})"
         if self.flip is not None:
-            more = ""
-            if len(self.flips) == 2:
-                more = f"; or if {self.flips[1].short}"
-            elif len(self.flips) > 2:
-                more = f"; or if {self.flips[1].short} (+{len(self.flips) - 2} more)"
-            return f"→ {self.flip.label} if {self.flip.phrase}{more}"
+            more, second = "", self.flips[1] if len(self.flips) > 1 else None
+            if second is not None:      # a second flip to another class says which
+                to = "" if verdict_class(second.label) == verdict_class(self.flip.label) \
+                    else f"{second.reached} "
+                more = f"; {to}or if {second.short}" if not to else f"; {to}if {second.short}"
+                if len(self.flips) > 2:
+                    more += f" (+{len(self.flips) - 2} more)"
+            return f"→ {self.flip.reached} if {self.flip.phrase}{more}"
         others = sorted(set(self.joint) - {verdict_class(self.label)})
         return "flips only jointly: " + ", ".join(others)
 

@@ -32,6 +32,7 @@ fi
   npm install --prefix .venv/mathjax --no-audit --no-fund --silent mathjax-full@3.2.2
 
 # The book, from the committed notebook outputs, warnings as errors, fully offline
-.venv/bin/jupyter-book build . --all --warningiserror --quiet   # --all: no stale page or index entry from an older build
+rm -rf _build                # a clean build: an incremental one keeps an older build's search-index terms
+.venv/bin/jupyter-book build . --warningiserror --quiet
 .venv/bin/python -m helpers.build_stamp   # the tests reuse this build while no source changes
 echo "Book built: $(pwd)/_build/html/index.html"

@@ -366,7 +366,7 @@
     box.appendChild(this.status);
     this.rerunBox = el("p", { "class": "live-rerun", hidden: "" });
     box.appendChild(this.rerunBox);
-    box.appendChild(el("p", { "class": "live-legend" },
+    this.more.appendChild(el("p", { "class": "live-legend" },
       "✱ recomputed here from the book's formulas; † not a closed form: needs a re-run."));
     anchor.parentNode.insertBefore(box, anchor);
     this.box = box; this.sel = sel;

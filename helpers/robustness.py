@@ -54,7 +54,9 @@ import sympy as sp
 
 from . import catalog, claims as _claims, intervals, registry, units as U
 from .registry import Headline, derived, field
-from .verdicts import DEFAULT, ORDER_OF_MAGNITUDE, ratio_verdict
+from .scaling import range_verdict as range_nearer  # a stated range: its nearer end
+from .serving import range_verdict as range_derived  # a claim against a derived range
+from .verdicts import DEFAULT, ORDER_OF_MAGNITUDE, ratio_verdict, worst
 
 # --- quantities the verdicts read that are no chapter's headline ----------------------------
 # (kept out of the registry: every registry headline must be published by a chapter)
@@ -177,42 +179,8 @@ class Rule:
         return worst([p.label(e) for p in self.parts])
 
 
-def worst(labels) -> str:
-    """The label of a claim of several parts: its weakest part's (holds < holds with caveat <
-    off by N×, larger N worse < does not follow); ties keep the first."""
-    def rank(label):
-        if label == "holds":
-            return (0, 0.0)
-        if label == "holds with caveat":
-            return (1, 0.0)
-        off = re.match(r"off by ([0-9.]+)×", label)
-        return (2, float(off.group(1))) if off else (3, 0.0)
-    labels = list(labels)
-    best = labels[0]
-    for lab in labels[1:]:
-        if rank(lab) > rank(best):
-            best = lab
-    return best
-
-
 def _claim(cid, name):
     return lambda: _claims.get(cid).value(name)
-
-
-def _range_nearer(lo, hi, derived_, band=DEFAULT):
-    """helpers.scaling.range_verdict: judged against the nearer end of a stated range."""
-    return ratio_verdict(min(max(derived_, lo), hi), derived_, band)
-
-
-def _range_derived(claimed_, lo, hi, band):
-    """helpers.serving.range_verdict: a claim against a derived range."""
-    ends = {ratio_verdict(claimed_, lo, band), ratio_verdict(claimed_, hi, band)}
-    if ends == {"holds"}:
-        return "holds"
-    if lo <= claimed_ <= hi:
-        return "holds with caveat"
-    near = ratio_verdict(claimed_, lo if claimed_ < lo else hi, band)
-    return "holds with caveat" if near == "holds" else near
 
 
 def _farthest(pairs):
@@ -258,7 +226,7 @@ def _rp9(e):
 def _rp10(e):
     replica = ratio_verdict(e.c("RP-10", "replica_tokens_per_s"),
                             e.h("lecture_rubin_replica_tokens_per_s"))
-    share = _range_derived(e.c("RP-10", "gemini_fraction"),
+    share = range_derived(e.c("RP-10", "gemini_fraction"),
                            e.r("lecture_replica_share_of_gemini_decode_all_low"),
                            e.r("lecture_replica_share_of_gemini_decode_all_high"),
                            ORDER_OF_MAGNITUDE)
@@ -281,7 +249,7 @@ def _rp12(e):
 def _rp13(e):
     lo, hi = e.c("RP-13", "overtrain_factor_low"), e.c("RP-13", "overtrain_factor")
     n, rule = e.c("RP-13", "active_params"), e.c("RP-13", "tokens_per_param_rule")
-    return worst([_range_nearer(lo, hi, t / n / rule)
+    return worst([range_nearer(lo, hi, t / n / rule)
                   for t in (e.c("RP-13", "tokens_hearsay"), e.c("RP-13", "tokens"))])
 
 
@@ -290,7 +258,7 @@ def _l32(e):
     readings = [e.f("training_runs", "llama3_8b", "gpu_hours"),
                 *(a.si for a in hours.alternatives)]
     lo, hi = e.c("L3-2", "gpu_hours_low"), e.c("L3-2", "gpu_hours_high")
-    hours_label = worst([_range_nearer(lo, hi, h) for h in readings])
+    hours_label = worst([range_nearer(lo, hi, h) for h in readings])
     gpus, claimed_days = e.c("L3-2", "gpus"), e.c("L3-2", "days")
     days = [h / gpus / 86400 for h in readings[:2]]          # accelerator-seconds / GPUs
     near = min(days, key=lambda x: abs(math.log(x * 86400 / claimed_days)))
@@ -432,7 +400,7 @@ def _rp23(e):
 
 
 def _gb1(e):
-    return _range_nearer(e.c("GB-1", "long_life_low"), e.c("GB-1", "long_life_high"),
+    return range_nearer(e.c("GB-1", "long_life_low"), e.c("GB-1", "long_life_high"),
                          e.h("economic_life_years", "h100"))
 
 

@@ -207,18 +207,9 @@ def fit_draws(key: str, n: int, seed: int = 0) -> list[dict[sp.Symbol, float]]:
 
 
 def worst_verdict(labels) -> str:
-    """The verdict of a claim made of several parts ("A ≈ B ≈ C"): its weakest part's label
-    (holds < holds with caveat < off by N×, larger N worse < does not follow)."""
-    import re
-
-    def rank(label):
-        if label == "holds":
-            return (0, 0.0)
-        if label == "holds with caveat":
-            return (1, 0.0)
-        off = re.match(r"off by ([0-9.]+)×", label)
-        return (2, float(off.group(1))) if off else (3, 0.0)
-    return max(labels, key=rank)
+    """The verdict of a claim made of several parts: :func:`helpers.verdicts.worst`."""
+    from .verdicts import worst
+    return worst(labels)
 
 
 def range_verdict(low: float, high: float, derived: float, band=None) -> str:

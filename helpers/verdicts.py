@@ -43,6 +43,19 @@ def factor_text(factor: float, caveat: float = CAVEAT_WITHIN) -> str:
     return text
 
 
+def worst(labels) -> str:
+    """The label of a claim made of several parts ("A ≈ B ≈ C"): its weakest part's (holds <
+    holds with caveat < off by N×, larger N worse < does not follow); ties keep the first."""
+    def rank(label):
+        if label == "holds":
+            return (0, 0.0)
+        if label == "holds with caveat":
+            return (1, 0.0)
+        off = re.match(r"off by ([0-9.]+)×", label)
+        return (2, float(off.group(1))) if off else (3, 0.0)
+    return max(labels, key=rank)
+
+
 # The only labels a verdict may carry; the reason goes in the caveat, never in the label.
 VERDICT = re.compile(r"^(holds|holds with caveat|off by \d+(\.\d+)?× \(claim too (high|low)\)"
                      r"|does not follow)$")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import http.server
 import json
+import shutil
 import subprocess
 import sys
 import threading
@@ -61,6 +62,34 @@ def built_book(tmp_path_factory) -> Path:
     html = out / "_build" / "html"
     assert (html / "index.html").exists()
     return html
+
+
+# Debian's Chromium, headless, with nothing that would reach the network (see toolchain.md)
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium per test module (a session-wide one would keep Playwright's
+    event loop running under the notebook tests that follow)."""
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
+
+
+def glued_text(stem: str, name: str) -> str:
+    """The text a committed chapter glued under ``name`` (what ``{glue:text}`` shows)."""
+    import ast
+    nb = json.loads((ROOT / "chapters" / f"{stem}.ipynb").read_text(encoding="utf-8"))
+    for cell in nb["cells"]:
+        for out in cell.get("outputs", []):
+            if out.get("metadata", {}).get("scrapbook", {}).get("name") == name:
+                return ast.literal_eval(out["data"]["application/papermill.record/text/plain"])
+    raise KeyError(name)
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

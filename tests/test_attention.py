@@ -4,7 +4,6 @@ recomputed independently from the catalogs and the shared formulas, and its head
 result is the generic tests' job (tests/test_sweep.py)."""
 from __future__ import annotations
 
-import ast
 import dataclasses
 import json
 import math
@@ -14,6 +13,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
+from conftest import glued_text
 from helpers import attention as A, catalog, claims, formulas as f, registry
 from helpers.paths import ROOT
 from helpers.results import read_claims, read_results
@@ -846,11 +846,7 @@ def _cells():
 
 
 def _glued_text(name):
-    for cell in _cells():
-        for out in cell.get("outputs", []):
-            if out.get("metadata", {}).get("scrapbook", {}).get("name") == name:
-                return ast.literal_eval(out["data"]["application/papermill.record/text/plain"])
-    raise KeyError(name)
+    return glued_text(STEM, name)
 
 
 def test_chapter_5_draws_the_crossover_and_bands_the_kernel_rates(results):

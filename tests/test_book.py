@@ -4,14 +4,10 @@ machine, no broken internal link."""
 from __future__ import annotations
 
 import re
-import shutil
 from urllib.parse import urlparse
 
 import pytest
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
 LOCAL = {"127.0.0.1", "localhost"}
 # resolves once MathJax has typeset the page (at once on a page without MathJax)
 MATHJAX_TYPESET = ("() => window.MathJax && window.MathJax.startup"
@@ -40,14 +36,6 @@ def test_no_page_loads_a_script_or_stylesheet_from_elsewhere(built_book):
         match = external.search(page.read_text(encoding="utf-8"))
         assert not match, f"{page.name}: {match.group(0)}"
 
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
 
 
 def _pages(built_book):

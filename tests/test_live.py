@@ -20,9 +20,6 @@ from helpers.notebook import accelerator as load_accelerator
 from helpers.paths import CHAPTERS
 
 NODE = shutil.which("node")
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
 LOCAL = {"127.0.0.1", "localhost"}
 OTHER = "b200"                      # the accelerator the pages are switched to
 REL = 1e-12
@@ -182,15 +179,7 @@ def test_javascript_reproduces_the_python_registry(tmp_path):
           f"texts and {len(vcases)} verdicts identical")
 
 
-# --- end to end, in headless Chromium -----------------------------------------------------------
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
-
+# --- end to end, in headless Chromium (conftest's browser) ---------------------------------------
 
 def _chapters(built_book) -> list[str]:
     return sorted(p.stem for p in (built_book / "chapters").glob("*.html"))

@@ -6,7 +6,6 @@ suffix-named ones such as ``scale_out_slowdown_gb300``) equals its registry head
 for all chapters by tests/test_sweep.py; here, the model behind them."""
 from __future__ import annotations
 
-import ast
 import itertools
 import json
 import math
@@ -16,7 +15,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from conftest import ROOT
+from conftest import ROOT, glued_text
 from helpers import catalog, claims, parallelism as par, registry
 from helpers.results import read_claims, read_results
 
@@ -603,11 +602,7 @@ def _cells():
 
 
 def _glued_text(name):
-    for cell in _cells():
-        for out in cell.get("outputs", []):
-            if out.get("metadata", {}).get("scrapbook", {}).get("name") == name:
-                return ast.literal_eval(out["data"]["application/papermill.record/text/plain"])
-    raise KeyError(name)
+    return glued_text(CHAPTER, name)
 
 
 def test_chapter_6_draws_the_rack_and_bands_the_nic_readings():

@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import http.server
 import json
-import shutil
 import threading
 from urllib.parse import urlparse
 
@@ -23,9 +22,6 @@ from helpers import catalog, paths
 from helpers.__main__ import main
 from helpers.hardware_file import hardware_document
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
 LOCAL = {"127.0.0.1", "localhost"}
 
 NAME = "X1 <script>document.title='XSS1'</script> &#60;img src=x onerror=alert(2)&#62;"
@@ -106,14 +102,6 @@ def server(hostile_book):
     httpd.shutdown()
     httpd.server_close()
 
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
 
 
 PAGES = ["comparison.html", "this_run.html", "chapters/09_tiny.html",
